@@ -1,0 +1,203 @@
+"""The `dashcam` command line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dashcam.settings import TELEMETRY_OFF, get_settings
+
+app = typer.Typer(
+    help="Dashcam footage to a searchable, map-aware dataset of plate sightings.",
+    no_args_is_help=True,
+)
+db_app = typer.Typer(help="The app database.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks that print figures.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(bench_app, name="bench")
+
+
+def _logging(verbose: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    for noisy in ("httpx", "alembic.runtime.migration"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@app.callback()
+def _prefect_env() -> None:
+    """The CLI talks to Prefect too: set its API URL and telemetry off before Prefect is imported."""
+    import os
+
+    settings = get_settings()
+    os.environ.update(
+        {k: v for k, v in settings.child_env().items() if k.startswith("PREFECT_")} | TELEMETRY_OFF
+    )
+
+
+@app.command()
+def up(verbose: bool = False) -> None:
+    """Start everything on this machine: Prefect server, pools, deployments, one worker per pool."""
+    from dashcam.stack import Stack
+
+    _logging(verbose)
+    stack = Stack(get_settings())
+    _run_until_interrupted(stack, lambda: None)
+
+
+@app.command()
+def demo(
+    keep: Annotated[
+        bool, typer.Option(help="Keep the stack running after the demo (Ctrl-C stops).")
+    ] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the clips.")] = 1800,
+) -> None:
+    """Run the whole distributed pipeline on sample footage and print the result."""
+    from dashcam.samples import make_samples
+    from dashcam.stack import Stack
+    from dashcam.status import format_report
+
+    _logging()
+    settings = get_settings()
+    stack = Stack(settings)
+    clips = make_samples(settings.volume_root("raw"))
+    logging.info("sample footage: %s", ", ".join(settings.relative("raw", c) for c in clips))
+
+    def work() -> None:
+        report = wait_for_terminal(settings, len(clips), timeout)
+        print(format_report(report))
+        print(
+            f"\nPrefect UI: {settings.prefect_api_url.removesuffix('/api')}  archive: {settings.archive_root}"
+        )
+        if not keep:
+            raise KeyboardInterrupt
+
+    _run_until_interrupted(stack, work)
+
+
+def wait_for_terminal(settings, n_clips: int, timeout: float) -> dict:  # noqa: ANN001
+    """Trigger ingest until every clip is in the DB, then wait until all are archived or failed."""
+    from prefect.deployments import run_deployment
+
+    from dashcam.status import status_report
+
+    deadline = time.monotonic() + timeout
+    next_ingest = 0.0
+    last = ""
+    while time.monotonic() < deadline:
+        report = status_report(settings.database_url)
+        known = len(report["videos"])
+        if known < n_clips and time.monotonic() >= next_ingest:
+            run_deployment("ingest/dashcam", timeout=0, as_subflow=False)
+            next_ingest = time.monotonic() + max(2.0, settings.stable_seconds)
+        line = "  ".join(f"{s}: {n}" for s, n in report["counts"].items() if n)
+        if line != last:
+            logging.info("progress: %s", line or "waiting for ingest")
+            last = line
+        done = sum(report["counts"].get(s, 0) for s in ("archived", "failed"))
+        if known >= n_clips and done == known:
+            return report
+        time.sleep(2)
+    raise typer.Exit(f"timed out after {timeout:.0f} s; see `dashcam status` and the Prefect UI")
+
+
+def _run_until_interrupted(stack, work) -> None:  # noqa: ANN001
+    def on_term(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        stack.up()
+        print(
+            f"dashcam is up: Prefect UI {stack.settings.prefect_api_url.removesuffix('/api')}, logs in {stack.settings.logs_dir}",
+            flush=True,
+        )
+        work()
+        while True:
+            time.sleep(1)
+            for device, proc in list(stack.workers.items()):
+                if proc.poll() is not None:
+                    logging.warning(
+                        "the %s worker exited (%s); starting it again", device, proc.returncode
+                    )
+                    stack.start_worker(device)
+    except KeyboardInterrupt:
+        print("stopping…", file=sys.stderr)
+    finally:
+        # A second Ctrl-C must not abandon the children half-stopped; stop() is bounded anyway.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stack.stop()
+
+
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Videos per stage, with the reason for every failure."""
+    from dashcam.status import format_report, status_report
+    from models.db import DatabaseError, check_current
+
+    settings = get_settings()
+    try:
+        check_current(settings.database_url)
+    except DatabaseError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    report = status_report(settings.database_url)
+    typer.echo(json.dumps(report, indent=2) if as_json else format_report(report))
+
+
+@app.command()
+def process(
+    paths: Annotated[list[Path], typer.Argument(help="Clips or folders of clips.")],
+) -> None:
+    """Run the whole chain for these clips in this process (no Prefect server needed)."""
+    from dashcam.pipeline import process_paths
+
+    _logging()
+    settings = get_settings()
+    try:
+        outcomes = process_paths(settings, paths)
+    except FileNotFoundError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    for o in outcomes:
+        typer.echo(f"{o.stage:<9} {o.path} ({o.video_id})" + (f": {o.error}" if o.error else ""))
+    if any(o.stage == "failed" for o in outcomes):
+        raise typer.Exit(1)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the app database to the newest schema."""
+    from models.db import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    typer.echo("app database is at the newest schema")
+
+
+@bench_app.command("handoff")
+def bench_handoff(
+    clips: Annotated[int, typer.Option(help="Clips to push through the stack.")] = 6,
+) -> None:
+    """Median and p95 time from a stage completing to the next one running, on a real stack."""
+    from dashcam.bench import handoff
+
+    _logging()
+    handoff(get_settings(), clips)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,108 @@
+"""The whole chain for given clips in one process, no Prefect server (`dashcam process`).
+
+Calls the same plain functions as the stage flows, in the lifecycle's order, into the same DB
+and volumes, so a result from here is the result the distributed pipeline would give.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlmodel import select
+
+from dashcam.settings import Settings
+from models.db import session_scope, upgrade
+from models.tables import Stage, Video
+from tasks.archive import run_archive, run_cleanup
+from tasks.finalize import apply_bundle, load_bundle, mark_processed, set_archived
+from tasks.heavy import run_heavy
+from tasks.ingest import forget_video, record_video
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    video_id: str
+    path: str
+    stage: str
+    error: str | None
+
+
+def expand(paths: Iterable[Path], settings: Settings) -> list[Path]:
+    exts = {e.lower() for e in settings.video_extensions}
+    out: list[Path] = []
+    for p in paths:
+        p = p.expanduser().resolve()
+        if p.is_dir():
+            out += sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in exts)
+        elif p.exists():
+            out.append(p)
+        else:
+            raise FileNotFoundError(f"{p}: no such file or folder")
+    return out
+
+
+def into_raw(settings: Settings, src: Path) -> str:
+    """A clip outside the raw volume is copied to raw/<its folder name>/ (raw is the system of record)."""
+    raw = settings.volume_root("raw")
+    if raw in src.parents:
+        return settings.relative("raw", src)
+    dst = raw / (src.parent.name or "imported") / src.name
+    if not (dst.exists() and dst.stat().st_size == src.stat().st_size):
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dst.with_name(f".{dst.name}.part")
+        shutil.copyfile(src, tmp)
+        tmp.replace(dst)
+        log.info("copied %s into raw/%s", src, settings.relative("raw", dst))
+    return settings.relative("raw", dst)
+
+
+def process_clip(settings: Settings, rel: str) -> Outcome:
+    url = settings.database_url
+    assert url is not None
+    with session_scope(url) as session:
+        video = session.exec(select(Video).where(Video.path == rel)).first()
+        replaced = (
+            video is not None
+            and video.stage == Stage.failed
+            and (video.size_bytes != settings.resolve("raw", rel).stat().st_size)
+        )
+        if replaced:
+            forget_video(session, video)
+        if video is None or replaced:
+            video = record_video(settings, session, rel)
+        vid, stage = video.video_id, video.stage
+    if stage == Stage.ingested:
+        run_heavy(settings, vid, rel)
+        stage = Stage.processed
+    if stage == Stage.processed:
+        manifest, det = load_bundle(settings, vid)
+        with session_scope(url) as session:
+            mark_processed(session, vid)
+            stage = apply_bundle(session, vid, manifest, det).stage
+    if stage == Stage.finalized:
+        run_archive(settings, vid)
+        with session_scope(url) as session:
+            set_archived(session, vid)
+        run_cleanup(settings, vid)
+    with session_scope(url) as session:
+        v = session.get(Video, vid)
+        assert v is not None
+        return Outcome(v.video_id, v.path, v.stage, v.error)
+
+
+def process_paths(settings: Settings, paths: Iterable[Path]) -> list[Outcome]:
+    upgrade(settings.database_url)  # type: ignore[arg-type]
+    for volume in ("raw", "work", "archive"):
+        settings.volume_root(volume).mkdir(parents=True, exist_ok=True)  # type: ignore[arg-type]
+    rels = [into_raw(settings, p) for p in expand(paths, settings)]
+    outcomes = []
+    for i, rel in enumerate(rels, 1):
+        log.info("[%d/%d] %s", i, len(rels), rel)
+        outcomes.append(process_clip(settings, rel))
+    return outcomes

@@ -1,0 +1,194 @@
+"""All settings in one place: environment variables `DASHCAM_*` and an optional `.env` file.
+
+Every device (work pool) reads the same class; what differs between devices is only the values
+(its volume roots, its database URL), so one machine or five run the same code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Volume = Literal["raw", "work", "archive"]
+VOLUMES: tuple[Volume, ...] = ("raw", "work", "archive")
+
+# Devices and the pool each one's worker pulls from (names as in prefect.yaml).
+DEVICES = ("indoor-nas", "workhorse", "main-server", "shed-nas")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="DASHCAM_",
+        # DASHCAM_ENV_FILE lets a worker whose runs start in a temp dir still find its file.
+        env_file=os.environ.get("DASHCAM_ENV_FILE", ".env"),
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    # --- volumes: each device maps the volume names to its own mount points ---
+    data_dir: Path = Field(Path("data"), description="Default parent of the volumes, DBs and logs.")
+    raw_root: Path | None = Field(None, description="`raw` volume (Indoor NAS /videos/raw).")
+    work_root: Path | None = Field(None, description="`work` volume (Indoor NAS heavy_output).")
+    archive_root: Path | None = Field(None, description="`archive` volume (Shed NAS /archive).")
+
+    # --- databases and Prefect ---
+    database_url: str | None = Field(
+        None,
+        description="App DB. Default SQLite in data_dir; postgresql+psycopg://... for multi-host.",
+    )
+    prefect_api_url: str = "http://127.0.0.1:4200/api"
+    prefect_port: int = 4200
+    prefect_home: Path | None = None
+
+    # --- pools (must match prefect.yaml; `dashcam up` checks) ---
+    pool_indoor_nas: str = "indoor-nas"
+    pool_workhorse: str = "workhorse"
+    pool_main_server: str = "main-server"
+    pool_shed_nas: str = "shed-nas"
+    workhorse_concurrency: int = Field(
+        1, ge=1, description="Flow runs at once per workhorse worker (one per GPU)."
+    )
+
+    # --- schedules and liveness ---
+    ingest_interval_s: int = Field(60, ge=1)
+    reconcile_interval_s: int = Field(60, ge=5)
+    worker_query_seconds: float = Field(
+        1.0,
+        gt=0,
+        description="Worker poll interval: 1 s keeps handoffs near 3 s (Prefect's default 10 s gives 6-8 s).",
+    )
+    heartbeat_seconds: int = Field(
+        30, ge=30, description="Flow-run heartbeat (Prefect's minimum is 30 s)."
+    )
+    crash_after_seconds: int = Field(
+        90,
+        ge=35,
+        description="A Running flow run with no heartbeat for this long is marked Crashed.",
+    )
+    max_attempts: int = Field(
+        3, ge=1, description="Runs of one stage for one video before it is failed."
+    )
+
+    # --- ingest ---
+    video_extensions: tuple[str, ...] = (".mp4", ".mov", ".ts", ".avi", ".mkv")
+    stable_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="A file counts as complete when unchanged across two scans this far apart.",
+    )
+    trip_gap_minutes: float = Field(
+        10.0, gt=0, description="Clips further apart than this start a new trip."
+    )
+
+    # --- heavy ---
+    sample_every_s: float = Field(
+        0.5, gt=0, description="Seconds between sampled frames (0.5 = 2 fps)."
+    )
+    onnx_providers: list[str] = ["CPUExecutionProvider"]
+    plate_model: Path | None = Field(
+        None, description="Your own YOLO plate ONNX; default: platedet's."
+    )
+    plate_min_confidence: float = Field(0.35, ge=0, le=1)
+    ocr_min_confidence: float = Field(0.5, ge=0, le=1)
+    min_plate_chars: int = 4
+    archive_height: int = Field(720, ge=144, le=2160, description="Archival copy height: 720 (default) or 540 to save space.")
+    archive_crf: int = Field(28, ge=0, le=51)
+
+    # --- test hook ---
+    fault_delay: dict[str, float] = Field(
+        default_factory=dict,
+        description='Crash tests only: seconds to pause in the middle of a stage, e.g. {"heavy": 20}.',
+    )
+
+    # --- retention ---
+    raw_retention_days: float | None = Field(
+        None,
+        ge=0,
+        description="Delete raw files this long after they are archived; None keeps them.",
+    )
+
+    @model_validator(mode="after")
+    def _defaults_from_data_dir(self) -> Settings:
+        d = self.data_dir.expanduser().resolve()
+        self.data_dir = d
+        self.raw_root = (self.raw_root or d / "raw").expanduser().resolve()
+        self.work_root = (self.work_root or d / "work").expanduser().resolve()
+        self.archive_root = (self.archive_root or d / "archive").expanduser().resolve()
+        self.prefect_home = (self.prefect_home or d / "prefect").expanduser().resolve()
+        if not self.database_url:
+            self.database_url = f"sqlite:///{d / 'dashcam.db'}"
+        return self
+
+    # --- helpers ---
+    def volume_root(self, volume: Volume) -> Path:
+        root = {"raw": self.raw_root, "work": self.work_root, "archive": self.archive_root}[volume]
+        assert root is not None
+        return root
+
+    def resolve(self, volume: Volume, rel: str | Path) -> Path:
+        """Map a volume-relative location to this device's absolute path, refusing escapes."""
+        root = self.volume_root(volume)
+        p = (root / rel).resolve()
+        if p != root and root not in p.parents:
+            raise ValueError(f"{rel!s} is outside the {volume} volume ({root})")
+        return p
+
+    def relative(self, volume: Volume, path: Path) -> str:
+        return path.resolve().relative_to(self.volume_root(volume)).as_posix()
+
+    @property
+    def pools(self) -> dict[str, str]:
+        return {
+            "indoor-nas": self.pool_indoor_nas,
+            "workhorse": self.pool_workhorse,
+            "main-server": self.pool_main_server,
+            "shed-nas": self.pool_shed_nas,
+        }
+
+    def fault_pause(self, stage: str) -> None:
+        """The crash tests' hook: a known point in the middle of a stage to kill it at."""
+        if seconds := self.fault_delay.get(stage):
+            time.sleep(seconds)
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    def child_env(self) -> dict[str, str]:
+        """Environment for every process we start: our settings made absolute, telemetry off."""
+        env = dict(os.environ)
+        for name, value in self.model_dump(mode="json").items():
+            if value is not None:
+                plain = isinstance(value, str | int | float | bool)
+                env[f"DASHCAM_{name.upper()}"] = str(value) if plain else json.dumps(value)
+        env.update(
+            {
+                "PREFECT_API_URL": self.prefect_api_url,
+                "PREFECT_HOME": str(self.prefect_home),
+                "PREFECT_WORKER_QUERY_SECONDS": str(self.worker_query_seconds),
+                "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(self.heartbeat_seconds),
+            }
+        )
+        env.update(TELEMETRY_OFF)
+        return env
+
+
+# design.md §4: no process we start phones home.
+TELEMETRY_OFF = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
+    "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+}
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

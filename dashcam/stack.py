@@ -1,0 +1,283 @@
+"""The all-in-one stack: Prefect server, pools, deployments, automation and one worker per pool.
+
+`dashcam up` uses it; the end-to-end tests use the same class, so what they exercise is what a
+user runs. Every process is a real subprocess on loopback, logging to data_dir/logs/.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from dashcam.settings import DEVICES, Settings
+
+log = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PREFECT_YAML = REPO_ROOT / "prefect.yaml"
+AUTOMATION_NAME = "dashcam: crash runs whose heartbeat stopped"
+
+
+class StackError(RuntimeError):
+    pass
+
+
+def _prefect_bin() -> str:
+    return str(Path(sys.executable).with_name("prefect"))
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    server: subprocess.Popen | None = None
+    workers: dict[str, subprocess.Popen] = field(default_factory=dict)
+    _logs: list = field(default_factory=list)
+
+    # --- processes ---
+    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
+        self.settings.logs_dir.mkdir(parents=True, exist_ok=True)
+        logf = open(self.settings.logs_dir / f"{name}.log", "ab")  # noqa: SIM115 (kept open for the child)
+        self._logs.append(logf)
+        env = self.settings.child_env()
+        env["PREFECT_LOGGING_EXTRA_LOGGERS"] = "tasks"
+        # Own session: Ctrl-C in the terminal reaches only `dashcam up`, which stops children in order.
+        return subprocess.Popen(
+            args,
+            stdout=logf,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=self.settings.data_dir,
+            start_new_session=True,
+        )
+
+    def start_server(self, timeout: float = 120) -> None:
+        self.settings.prefect_home.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
+        self.server = self._spawn(
+            "prefect-server",
+            [
+                _prefect_bin(),
+                "server",
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.settings.prefect_port),
+            ],
+        )
+        self.wait_healthy(timeout)
+
+    def wait_healthy(self, timeout: float = 120) -> None:
+        url = self.settings.prefect_api_url.rstrip("/") + "/health"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.server is not None and self.server.poll() is not None:
+                raise StackError(
+                    f"the Prefect server exited ({self.server.returncode}); see {self.settings.logs_dir}/prefect-server.log"
+                )
+            try:
+                with urllib.request.urlopen(url, timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.5)
+        raise StackError(f"the Prefect server did not answer at {url} within {timeout:.0f} s")
+
+    def start_worker(self, device: str) -> subprocess.Popen:
+        pool = self.settings.pools[device]
+        args = [
+            _prefect_bin(),
+            "worker",
+            "start",
+            "--pool",
+            pool,
+            "--type",
+            "process",
+            "--name",
+            f"{device}-{os.uname().nodename}",
+        ]
+        if device == "workhorse":
+            args += ["--limit", str(self.settings.workhorse_concurrency)]
+        proc = self._spawn(f"worker-{device}", args)
+        self.workers[device] = proc
+        return proc
+
+    def start_workers(self) -> None:
+        for device in DEVICES:
+            self.start_worker(device)
+
+    # --- configuration on the server ---
+    def create_pools(self) -> None:
+        from prefect.client.orchestration import get_client
+        from prefect.client.schemas.actions import WorkPoolCreate
+        from prefect.exceptions import ObjectAlreadyExists
+
+        with get_client(sync_client=True) as client:
+            for pool in self.settings.pools.values():
+                with contextlib.suppress(ObjectAlreadyExists):
+                    client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
+
+    def deploy(self) -> None:
+        env = self.settings.child_env()
+        proc = subprocess.run(
+            [_prefect_bin(), "--no-prompt", "deploy", "--all", "--prefect-file", str(PREFECT_YAML)],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        (self.settings.logs_dir / "deploy.log").write_text(proc.stdout + proc.stderr)
+        if proc.returncode != 0:
+            raise StackError(
+                f"prefect deploy failed; see {self.settings.logs_dir / 'deploy.log'}:\n{proc.stderr[-2000:]}"
+            )
+        self.apply_schedules()
+
+    def apply_schedules(self) -> None:
+        """prefect.yaml holds default intervals; the settings win."""
+        from prefect.client.orchestration import get_client
+        from prefect.client.schemas.schedules import IntervalSchedule
+
+        wanted = {
+            "ingest": self.settings.ingest_interval_s,
+            "reconcile": self.settings.reconcile_interval_s,
+        }
+        with get_client(sync_client=True) as client:
+            for flow_name, seconds in wanted.items():
+                dep = client.read_deployment_by_name(f"{flow_name}/dashcam")
+                for sched in dep.schedules:
+                    current = getattr(sched.schedule, "interval", None)
+                    if current != timedelta(seconds=seconds):
+                        client.update_deployment_schedule(
+                            dep.id,
+                            sched.id,
+                            schedule=IntervalSchedule(interval=timedelta(seconds=seconds)),
+                        )
+
+    def install_automation(self) -> None:
+        """Heartbeat-based crash detection for runs whose whole device died (design.md §4)."""
+        from prefect.automations import Automation
+        from prefect.client.schemas.objects import StateType
+        from prefect.events.actions import ChangeFlowRunState
+        from prefect.events.schemas.automations import EventTrigger, Posture
+        from prefect.events.schemas.events import ResourceSpecification
+
+        automation = Automation(
+            name=AUTOMATION_NAME,
+            description="A Running flow run that stops sending heartbeats is marked Crashed; reconcile reschedules it.",
+            trigger=EventTrigger(
+                after={"prefect.flow-run.heartbeat"},
+                expect={
+                    "prefect.flow-run.heartbeat",
+                    "prefect.flow-run.Completed",
+                    "prefect.flow-run.Failed",
+                    "prefect.flow-run.Cancelled",
+                    "prefect.flow-run.Crashed",
+                },
+                match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
+                for_each={"prefect.resource.id"},
+                posture=Posture.Proactive,
+                threshold=1,
+                within=timedelta(seconds=self.settings.crash_after_seconds),
+            ),
+            actions=[
+                ChangeFlowRunState(
+                    state=StateType.CRASHED,
+                    message=f"no heartbeat for {self.settings.crash_after_seconds} s: the device running it is gone",
+                )
+            ],
+        )
+        try:
+            existing = Automation.read(name=AUTOMATION_NAME)
+        except ValueError:
+            existing = None
+        if existing is not None:
+            existing.delete()
+        automation.create()
+
+    def check_pools_match_yaml(self) -> None:
+        import yaml
+
+        spec = yaml.safe_load(PREFECT_YAML.read_text())
+        pools = {d["work_pool"]["name"] for d in spec["deployments"]}
+        missing = pools - set(self.settings.pools.values())
+        if missing:
+            raise StackError(
+                f"prefect.yaml uses pools {sorted(missing)} that the DASHCAM_POOL_* settings do not name"
+            )
+
+    def up(self) -> None:
+        from models.db import upgrade
+
+        for volume in ("raw", "work", "archive"):
+            self.settings.volume_root(volume).mkdir(parents=True, exist_ok=True)  # type: ignore[arg-type]
+        self.check_pools_match_yaml()
+        upgrade(self.settings.database_url)  # type: ignore[arg-type]
+        os.environ.update(
+            {
+                k: v
+                for k, v in self.settings.child_env().items()
+                if k.startswith(("PREFECT_", "DO_NOT"))
+            }
+        )
+        log.info("starting the Prefect server on %s", self.settings.prefect_api_url)
+        self.start_server()
+        self.create_pools()
+        log.info("deploying the stages (prefect deploy --all)")
+        self.deploy()
+        self.install_automation()
+        self.start_workers()
+        log.info(
+            "workers started for %s; logs in %s", ", ".join(self.workers), self.settings.logs_dir
+        )
+
+    # --- stopping ---
+    def stop_worker(self, device: str, timeout: float = 10) -> None:
+        proc = self.workers.pop(device, None)
+        if proc is not None:
+            _stop([proc], timeout, twice=True)
+
+    def stop(self) -> None:
+        """Workers first (all at once, bounded), then the server; nothing is left running."""
+        _stop(list(self.workers.values()), 10, twice=True)
+        self.workers.clear()
+        if self.server is not None:
+            _stop([self.server], 15)
+            self.server = None
+        for f in self._logs:
+            f.close()
+        self._logs.clear()
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)  # each child leads its own session, so its group id is its pid
+
+
+def _stop(procs: list[subprocess.Popen], timeout: float, twice: bool = False) -> None:
+    """SIGTERM each process group (a Prefect worker needs two); SIGKILL what is left after `timeout`."""
+    live = [p for p in procs if p.poll() is None]
+    for _ in range(2 if twice else 1):
+        for p in live:
+            _signal_group(p, signal.SIGTERM)
+        time.sleep(0.5)
+    deadline = time.monotonic() + timeout
+    for p in live:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            p.wait(max(0.1, deadline - time.monotonic()))
+    for p in live:
+        _signal_group(p, signal.SIGKILL)  # also reaps flow-run children left in the group
+        p.wait()

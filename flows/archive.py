@@ -1,0 +1,14 @@
+"""archive (shed-nas): media to archive/<video_id>/, checksums verified, then the confirmation."""
+
+from prefect import flow
+
+from dashcam.settings import get_settings
+from flows._handoff import publish
+from tasks.archive import run_archive
+
+
+@flow(name="archive", retries=1, retry_delay_seconds=10)
+def archive(video_id: str) -> dict:
+    result = run_archive(get_settings(), video_id)
+    publish("confirm-archived", {"video_id": video_id}, f"confirm-archived:{video_id}")
+    return {"files": result.files, "bytes": result.bytes}

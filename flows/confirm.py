@@ -1,0 +1,27 @@
+"""confirm-archived (main-server): the DB records `archived`; cleanup of the NAS is published."""
+
+from datetime import UTC, datetime, timedelta
+
+from prefect import flow
+
+from dashcam.settings import get_settings
+from flows._handoff import publish
+from models.db import check_current, session_scope
+from tasks.finalize import set_archived
+
+
+@flow(name="confirm-archived", retries=1, retry_delay_seconds=10)
+def confirm_archived(video_id: str) -> dict:
+    settings = get_settings()
+    check_current(settings.database_url)
+    with session_scope(settings.database_url) as session:
+        video = set_archived(session, video_id)
+        raw_path = video.path
+    # Intermediates go now; the raw clip only after the retention period, if one is set.
+    publish("cleanup", {"video_id": video_id}, f"cleanup:{video_id}")
+    if settings.raw_retention_days is not None:
+        when = datetime.now(UTC) + timedelta(days=settings.raw_retention_days)
+        publish(
+            "cleanup", {"video_id": video_id, "raw_path": raw_path}, f"cleanup-raw:{video_id}", when
+        )
+    return {"stage": video.stage}

@@ -1,0 +1,26 @@
+"""finalize (main-server): validate the bundle, replace the video's metadata in one transaction."""
+
+from prefect import flow, get_run_logger
+
+from dashcam.settings import get_settings
+from flows._handoff import publish
+from models.db import check_current, session_scope
+from models.tables import Stage
+from tasks.finalize import apply_bundle, load_bundle, mark_processed
+
+
+@flow(name="finalize", retries=1, retry_delay_seconds=10)
+def finalize(video_id: str) -> dict:
+    settings = get_settings()
+    check_current(settings.database_url)
+    manifest, detections = load_bundle(settings, video_id)
+    with session_scope(settings.database_url) as session:
+        mark_processed(session, video_id)
+    settings.fault_pause("finalize")
+    with session_scope(settings.database_url) as session:
+        result = apply_bundle(session, video_id, manifest, detections)
+    if result.stage == Stage.failed:
+        get_run_logger().warning("video %s failed: %s", video_id, result.error)
+        return {"stage": result.stage, "error": result.error}
+    publish("archive", {"video_id": video_id}, f"archive:{video_id}")
+    return {"stage": result.stage}

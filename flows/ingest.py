@@ -1,0 +1,32 @@
+"""ingest (main-server, on a schedule): new complete clips in `raw` become videos; heavy is published."""
+
+from prefect import flow, get_run_logger
+
+from dashcam.settings import get_settings
+from flows._handoff import next_handoff, publish
+from models.db import check_current, session_scope
+from models.tables import Video
+from tasks.ingest import scan
+
+
+@flow(name="ingest", log_prints=True)
+def ingest() -> dict:
+    logger = get_run_logger()
+    settings = get_settings()
+    check_current(settings.database_url)
+    with session_scope(settings.database_url) as session:
+        result = scan(settings, session)
+    # Published only after the rows are committed; a crash in between is caught by reconcile.
+    with session_scope(settings.database_url) as session:
+        for new in result.new:
+            flow_name, params, key = next_handoff(session.get(Video, new.video_id))
+            publish(flow_name, params, key)
+    for path, reason in result.failed:
+        logger.warning("failed: %s: %s", path, reason)
+    logger.info(
+        "ingest: %d new, %d failed, %d still being written",
+        len(result.new),
+        len(result.failed),
+        len(result.waiting),
+    )
+    return {"new": len(result.new), "failed": len(result.failed), "waiting": len(result.waiting)}

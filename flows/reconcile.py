@@ -1,0 +1,106 @@
+"""reconcile (main-server, on a schedule): nothing is lost when a device dies.
+
+1. Stage runs that Crashed (a worker killed with its run, or marked Crashed by the heartbeat
+   automation when a whole device vanished) or Failed are set back to Scheduled - the same run,
+   so nothing downstream is duplicated - until `max_attempts` runs; then the video is failed
+   with the reason.
+2. Videos sitting in a non-terminal stage are published again with their idempotency key: a
+   no-op when their next run exists, the missing handoff when a crash fell between commit and
+   publish.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from prefect import flow, get_run_logger
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    DeploymentFilter,
+    DeploymentFilterName,
+    FlowRunFilter,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
+from prefect.client.schemas.objects import StateType
+from prefect.states import Scheduled
+from sqlmodel import select
+
+from dashcam.settings import get_settings
+from flows._handoff import DEPLOYMENT, VIDEO_FLOWS, next_handoff, publish
+from models.db import check_current, session_scope
+from models.tables import Stage, Video, utcnow
+from tasks.finalize import fail_video
+
+
+@flow(name="reconcile")
+def reconcile() -> dict:
+    logger = get_run_logger()
+    settings = get_settings()
+    check_current(settings.database_url)
+    rescheduled = given_up = republished = 0
+    with get_client(sync_client=True) as client:
+        flows = {f.id: f.name for f in client.read_flows()}
+        runs = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(
+                    type=FlowRunFilterStateType(any_=[StateType.CRASHED, StateType.FAILED])
+                )
+            ),
+            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[DEPLOYMENT])),
+            limit=200,
+        )
+        for run in runs:
+            flow_name = flows.get(run.flow_id, "")
+            video_id = (run.parameters or {}).get("video_id")
+            if flow_name not in VIDEO_FLOWS or not video_id:
+                continue
+            with session_scope(settings.database_url) as session:
+                video = session.get(Video, video_id)
+                if video is None or video.stage == Stage.failed:
+                    continue
+                if run.run_count < settings.max_attempts:
+                    client.set_flow_run_state(run.id, Scheduled(), force=True)
+                    video.attempts += 1
+                    session.add(video)
+                    rescheduled += 1
+                    logger.warning(
+                        "%s for %s was %s (%s): scheduled again, run %d of %d",
+                        flow_name,
+                        video_id,
+                        run.state_name,
+                        (run.state.message if run.state else "") or "no message",
+                        run.run_count + 1,
+                        settings.max_attempts,
+                    )
+                else:
+                    reason = (
+                        f"{flow_name} ended {run.state_name} {run.run_count} times "
+                        f"({(run.state.message if run.state else '') or 'no message'}); see flow run {run.name} in the Prefect UI"
+                    )
+                    fail_video(session, video_id, reason)
+                    given_up += 1
+                    logger.error("giving up on %s: %s", video_id, reason)
+
+    # Handoffs that never happened (crash between commit and publish): publish again by key.
+    stale_before = utcnow() - timedelta(seconds=settings.reconcile_interval_s)
+    with session_scope(settings.database_url) as session:
+        stuck = session.exec(
+            select(Video).where(
+                Video.stage.in_([Stage.ingested, Stage.processed, Stage.finalized]),  # type: ignore[attr-defined]
+                Video.updated_at < stale_before,
+            )
+        ).all()
+        handoffs = [h for v in stuck if (h := next_handoff(v))]
+    for flow_name, params, key in handoffs:
+        run = publish(flow_name, params, key)
+        if run.state and run.state.is_scheduled() and run.run_count == 0:
+            republished += 1
+    logger.info(
+        "reconcile: %d runs scheduled again, %d videos given up, %d handoffs checked (%d now waiting)",
+        rescheduled,
+        given_up,
+        len(handoffs),
+        republished,
+    )
+    return {"rescheduled": rescheduled, "given_up": given_up, "republished": republished}

@@ -1,0 +1,145 @@
+"""The app database: finalized metadata, authoritative, on the main server.
+
+Names are the project's names everywhere: `trip_id`, `video_id`, `plate_id`, `stage`.
+Times are UTC unless a column says `camera` (the dashcam's own clock, usually local time).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from pydantic import NaiveDatetime
+from sqlalchemy import Column, Index, Text
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Stage(StrEnum):
+    """Where a video is in the pipeline (design.md §4)."""
+
+    ingested = "ingested"  # in the DB, heavy published
+    processed = "processed"  # heavy's bundle is on `work` and validated
+    finalized = "finalized"  # metadata committed, archive published
+    archived = "archived"  # media on the Shed NAS, checksums verified
+    failed = "failed"  # see `error`
+
+
+class Trip(SQLModel, table=True):
+    trip_id: str = Field(primary_key=True)
+    folder: str = Field(index=True, description="raw/<folder>/ the clips came from")
+    camera: str
+    started_at: NaiveDatetime | None = Field(default=None, index=True, description="camera clock")
+    ended_at: NaiveDatetime | None = None
+    video_count: int = 0
+
+
+class Video(SQLModel, table=True):
+    video_id: str = Field(primary_key=True)
+    path: str = Field(unique=True, description="relative to the raw volume")
+    trip_id: str | None = Field(default=None, foreign_key="trip.trip_id", index=True)
+    camera: str = "generic"
+    channel: str | None = None
+    kind: str = "normal"
+    recorded_at: NaiveDatetime | None = Field(default=None, index=True, description="camera clock")
+    size_bytes: int = 0
+    duration_s: float | None = None
+    fps: float | None = None
+    width: int | None = None
+    height: int | None = None
+    codec: str | None = None
+    has_gps: bool = False
+    stage: str = Field(default=Stage.ingested, index=True)
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    attempts: int = 0
+    ingested_at: datetime = Field(default_factory=utcnow)
+    processed_at: datetime | None = None
+    finalized_at: datetime | None = None
+    archived_at: datetime | None = None
+    heavy_seconds: float | None = None
+    plate_count: int = 0
+    sighting_count: int = 0
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class SeenFile(SQLModel, table=True):
+    """Ingest's memory of files in `raw` that were not yet complete (size/mtime still changing)."""
+
+    path: str = Field(primary_key=True)
+    size_bytes: int
+    mtime_ns: int
+    first_seen_at: datetime = Field(default_factory=utcnow)
+    checked_at: datetime = Field(default_factory=utcnow)
+
+
+class GpsPoint(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    video_id: str = Field(foreign_key="video.video_id")
+    offset_s: float = Field(description="seconds from the start of the video")
+    time_utc: datetime | None = Field(default=None, index=True)
+    lat: float
+    lon: float
+    speed_mps: float | None = None
+    bearing_deg: float | None = None
+
+    __table_args__ = (Index("ix_gpspoint_video_offset", "video_id", "offset_s"),)
+
+
+class Plate(SQLModel, table=True):
+    """One physical plate seen in one video: its reads grouped, voted, with a best crop."""
+
+    plate_id: str = Field(primary_key=True)
+    video_id: str = Field(foreign_key="video.video_id", index=True)
+    text: str = Field(index=True)
+    confidence: float
+    sighting_count: int
+    first_seen_s: float
+    last_seen_s: float
+    first_seen_at: NaiveDatetime | None = Field(
+        default=None, index=True, description="camera clock"
+    )
+    best_crop: str | None = Field(default=None, description="relative to the archive volume")
+    best_frame_s: float | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+
+class Sighting(SQLModel, table=True):
+    """One observation: a plate box in one sampled frame and what OCR read there."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    video_id: str = Field(foreign_key="video.video_id")
+    plate_id: str | None = Field(default=None, foreign_key="plate.plate_id", index=True)
+    frame_s: float
+    seen_at: NaiveDatetime | None = Field(default=None, index=True, description="camera clock")
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    det_confidence: float
+    text: str | None = Field(default=None, index=True)
+    confidence: float | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+    __table_args__ = (Index("ix_sighting_video_frame", "video_id", "frame_s"),)
+
+
+class Frame(SQLModel, table=True):
+    """Stored images: plate crops and frames, as paths on the archive volume."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    video_id: str = Field(foreign_key="video.video_id", index=True)
+    plate_id: str | None = Field(default=None, foreign_key="plate.plate_id", index=True)
+    kind: str = Field(description="best_crop | best_frame")
+    frame_s: float
+    path: str = Field(description="relative to the archive volume")
+    width: int
+    height: int
+
+
+# Tables whose rows belong to one video and are replaced as a whole when it is finalized again.
+PER_VIDEO_TABLES = (Frame, Sighting, Plate, GpsPoint)

@@ -1,0 +1,1 @@
+"""Domain logic: plain, typed Python callable without a Prefect server."""

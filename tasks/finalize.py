@@ -1,0 +1,154 @@
+"""Finalize (main server): validate heavy's bundle and replace the video's metadata in one transaction."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlmodel import Session, delete
+
+from dashcam.settings import Settings
+from models.tables import PER_VIDEO_TABLES, Frame, Plate, Sighting, Stage, Video, utcnow
+from tasks import bundle
+from tasks.heavy import DETECTIONS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FinalizeResult:
+    video_id: str
+    stage: str
+    error: str | None = None
+
+
+def archive_path(video_id: str, bundle_name: str) -> str:
+    """Where a bundle file lives on the archive volume (plate_crops/ becomes plates/)."""
+    if bundle_name.startswith("plate_crops/"):
+        bundle_name = "plates/" + bundle_name.split("/", 1)[1]
+    return f"{video_id}/{bundle_name}"
+
+
+def load_bundle(settings: Settings, video_id: str) -> tuple[dict, dict | None]:
+    """Manifest (and detections when the run succeeded), checksums verified."""
+    path = settings.resolve("work", video_id)
+    manifest = bundle.read_manifest(path)
+    if manifest.get("video_id") != video_id:
+        raise bundle.BundleError(
+            f"{path}: manifest is for {manifest.get('video_id')!r}, not {video_id!r}"
+        )
+    bundle.verify(path, manifest)
+    if manifest.get("status") != "ok":
+        return manifest, None
+    return manifest, json.loads((path / DETECTIONS).read_text())
+
+
+def mark_processed(session: Session, video_id: str) -> Video:
+    video = session.get(Video, video_id)
+    if video is None:
+        raise LookupError(f"video {video_id} is not in the database (was it ingested here?)")
+    if video.stage in (Stage.ingested, Stage.processed):
+        video.stage = Stage.processed
+        video.processed_at = utcnow()
+        video.updated_at = utcnow()
+        session.add(video)
+    return video
+
+
+def apply_bundle(
+    session: Session, video_id: str, manifest: dict, det: dict | None
+) -> FinalizeResult:
+    """Replace everything this video owns with the bundle's content (re-runs never append)."""
+    video = session.get(Video, video_id)
+    if video is None:
+        raise LookupError(f"video {video_id} is not in the database")
+    for table in PER_VIDEO_TABLES:
+        session.exec(delete(table).where(table.video_id == video_id))  # type: ignore[arg-type]
+    video.heavy_seconds = manifest.get("heavy_seconds")
+    video.updated_at = utcnow()
+    if det is None:
+        video.stage, video.error = Stage.failed, manifest.get("error") or "heavy processing failed"
+        video.plate_count = video.sighting_count = 0
+        session.add(video)
+        return FinalizeResult(video_id, Stage.failed, video.error)
+
+    start = video.recorded_at
+
+    def camera_time(offset: float):  # noqa: ANN202
+        return start + timedelta(seconds=offset) if start else None
+
+    for p in det["plates"]:
+        session.add(
+            Plate(
+                plate_id=p["plate_id"],
+                video_id=video_id,
+                text=p["text"],
+                confidence=p["confidence"],
+                sighting_count=p["sighting_count"],
+                first_seen_s=p["first_seen_s"],
+                last_seen_s=p["last_seen_s"],
+                first_seen_at=camera_time(p["first_seen_s"]),
+                best_crop=archive_path(video_id, p["best_crop"]),
+                best_frame_s=p["best_frame_s"],
+            )
+        )
+    session.flush()  # plates before the rows that point at them
+    for p in det["plates"]:
+        for kind, key in (("best_crop", "best_crop"), ("best_frame", "best_frame")):
+            w, h = p[f"{key}_size"]
+            session.add(
+                Frame(
+                    video_id=video_id,
+                    plate_id=p["plate_id"],
+                    kind=kind,
+                    frame_s=p["best_frame_s"],
+                    path=archive_path(video_id, p[key]),
+                    width=w,
+                    height=h,
+                )
+            )
+    for s in det["sightings"]:
+        x1, y1, x2, y2 = s["box"]
+        session.add(
+            Sighting(
+                video_id=video_id,
+                plate_id=s["plate_id"],
+                frame_s=s["frame_s"],
+                seen_at=camera_time(s["frame_s"]),
+                x1=x1,
+                y1=y1,
+                x2=x2,
+                y2=y2,
+                det_confidence=s["det_confidence"],
+                text=s["text"],
+                confidence=s["confidence"],
+            )
+        )
+    video.plate_count = len(det["plates"])
+    video.sighting_count = len(det["sightings"])
+    video.stage, video.error = Stage.finalized, None
+    video.finalized_at = utcnow()
+    session.add(video)
+    return FinalizeResult(video_id, Stage.finalized)
+
+
+def fail_video(session: Session, video_id: str, reason: str) -> None:
+    video = session.get(Video, video_id)
+    if video is not None:
+        video.stage, video.error, video.updated_at = Stage.failed, reason, utcnow()
+        session.add(video)
+
+
+def set_archived(session: Session, video_id: str) -> Video:
+    """The archived confirmation: the Shed NAS verified the media."""
+    video = session.get(Video, video_id)
+    if video is None:
+        raise LookupError(f"video {video_id} is not in the database")
+    if video.stage in (Stage.finalized, Stage.archived):
+        video.stage = Stage.archived
+        video.archived_at = video.archived_at or utcnow()
+        video.updated_at = utcnow()
+        session.add(video)
+    return video

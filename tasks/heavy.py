@@ -1,0 +1,260 @@
+"""Heavy processing of one video (the workhorse): plates, reads, archival copy, bundle.
+
+Reads the raw clip straight from `raw`, writes nothing but a complete bundle to
+work/<video_id>/ (built in scratch, renamed into place). A clip that turns out to be damaged
+gives a bundle whose manifest says `failed` and why, so the main server records the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from dashcam.settings import Settings
+from tasks import bundle
+from tasks.grouping import Observation, PlateGroup, group_reads
+from tasks.media import MediaError, VideoInfo, iter_frames, probe, transcode_lowres
+from tasks.plates import OnnxPlateDetector, PlateDetector, PlateReader, RapidOcrReader, crop_plate
+
+log = logging.getLogger(__name__)
+
+BUNDLE_FORMAT = 1
+LOWRES = "video_lowres.mp4"
+DETECTIONS = "detections.json"
+
+
+@dataclass(frozen=True)
+class HeavyResult:
+    video_id: str
+    status: str  # "ok" | "failed"
+    error: str | None
+    plates: int
+    sightings: int
+    seconds: float
+
+
+@lru_cache(maxsize=2)
+def load_models(
+    plate_model: str | None, providers: tuple[str, ...], min_conf: float
+) -> tuple[PlateDetector, PlateReader]:
+    """Models load once per process (a worker's flow-run process handles one video at a time)."""
+    detector = OnnxPlateDetector(
+        Path(plate_model) if plate_model else None,
+        providers=list(providers),
+        conf_threshold=min_conf,
+    )
+    return detector, RapidOcrReader()
+
+
+def models_for(settings: Settings) -> tuple[PlateDetector, PlateReader]:
+    return load_models(
+        str(settings.plate_model) if settings.plate_model else None,
+        tuple(settings.onnx_providers),
+        settings.plate_min_confidence,
+    )
+
+
+def sharpness(crop: np.ndarray) -> float:
+    gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop
+    return float(cv2.Laplacian(gray, cv2.CV_64F).var())
+
+
+def run_heavy(settings: Settings, video_id: str, raw_path: str) -> HeavyResult:
+    t0 = time.monotonic()
+    work_root = settings.volume_root("work")
+    scratch = bundle.new_scratch(work_root, video_id)
+    meta: dict[str, Any] = {
+        "format": BUNDLE_FORMAT,
+        "video_id": video_id,
+        "raw_path": raw_path,
+        "created_at": datetime.now(UTC).isoformat(),
+    }
+    try:
+        src = settings.resolve("raw", raw_path)
+        if not src.is_file():
+            raise MediaError(f"{raw_path}: the file is no longer in the raw volume ({src})")
+        info = probe(src)
+        detections = read_video(settings, video_id, src, info, scratch)
+        settings.fault_pause("heavy")
+        log.info(
+            "heavy %s: transcoding the archival copy to %dp", video_id, settings.archive_height
+        )
+        t_tx = time.monotonic()
+        low = transcode_lowres(
+            src, scratch / LOWRES, height=settings.archive_height, crf=settings.archive_crf
+        )
+        detections["timings"]["transcode_s"] = round(time.monotonic() - t_tx, 3)
+        detections["lowres"] = {
+            "width": low.width,
+            "height": low.height,
+            "duration_s": low.duration_s,
+        }
+        bundle.write_json_atomic(scratch / DETECTIONS, detections)
+        status, error = "ok", None
+        plates, sightings = len(detections["plates"]), len(detections["sightings"])
+    except MediaError as exc:
+        # The clip itself is bad: an answer, not an infrastructure failure. Keep no partial media.
+        log.warning("heavy %s: %s", video_id, exc)
+        for p in list(scratch.iterdir()):
+            if p.is_file():
+                p.unlink()
+            else:
+                shutil.rmtree(p)
+        status, error, plates, sightings = "failed", str(exc), 0, 0
+    seconds = round(time.monotonic() - t0, 3)
+    bundle.seal(scratch, {**meta, "status": status, "error": error, "heavy_seconds": seconds})
+    bundle.publish_dir(scratch, work_root / video_id)
+    log.info(
+        "heavy %s: %s, %d plates from %d sightings in %.1f s",
+        video_id,
+        status,
+        plates,
+        sightings,
+        seconds,
+    )
+    return HeavyResult(video_id, status, error, plates, sightings, seconds)
+
+
+def read_video(
+    settings: Settings, video_id: str, src: Path, info: VideoInfo, scratch: Path
+) -> dict[str, Any]:
+    """Sample frames, detect and read plates, group the reads, save best crops and frames."""
+    detector, reader = models_for(settings)
+    every = settings.sample_every_s
+    expected = max(1, int(info.duration_s / every) + 1)
+    obs: list[Observation] = []
+    crops: dict[int, np.ndarray] = {}  # best crop candidates kept in memory, per observation
+    frames: dict[int, np.ndarray] = {}
+    t_det = t_ocr = 0.0
+    n = 0
+    last_log = time.monotonic()
+    for frame_s, frame in iter_frames(src, every, info):
+        n += 1
+        t = time.perf_counter()
+        dets = detector.detect(frame)
+        t_det += time.perf_counter() - t
+        for det in dets:
+            crop = crop_plate(frame, det.box)
+            t = time.perf_counter()
+            read = reader.read(crop)
+            t_ocr += time.perf_counter() - t
+            i = len(obs)
+            obs.append(
+                Observation(
+                    frame_s=round(frame_s, 3),
+                    box=tuple(round(v, 1) for v in det.box),  # type: ignore[arg-type]
+                    det_confidence=round(det.confidence, 4),
+                    text=read.text if read else None,
+                    confidence=round(read.confidence, 4) if read else None,
+                    sharpness=round(sharpness(crop), 1),
+                )
+            )
+            if read:
+                crops[i], frames[i] = crop, frame
+        if time.monotonic() - last_log > 10:
+            last_log = time.monotonic()
+            log.info(
+                "heavy %s: frame %d/%d (%.0f%%), %d plate boxes so far",
+                video_id,
+                n,
+                expected,
+                100 * n / expected,
+                len(obs),
+            )
+
+    groups = group_reads(
+        obs, min_confidence=settings.ocr_min_confidence, min_chars=settings.min_plate_chars
+    )
+    plate_of: dict[int, str] = {}
+    plates = []
+    (scratch / "plate_crops").mkdir()
+    (scratch / "frames").mkdir()
+    for k, g in enumerate(groups, 1):
+        plate_id = f"{video_id}-p{k:03d}"
+        plates.append(_save_plate(scratch, plate_id, g, obs, crops[g.best], frames[g.best]))
+        for j in g.members:
+            plate_of[j] = plate_id
+    return {
+        "video_id": video_id,
+        "video": {
+            "duration_s": info.duration_s,
+            "fps": info.fps,
+            "width": info.width,
+            "height": info.height,
+        },
+        "params": {
+            "sample_every_s": every,
+            "plate_model": str(settings.plate_model or "platedet"),
+            "ocr": "rapidocr-onnxruntime rec-only",
+        },
+        "frames_sampled": n,
+        "sightings": [
+            {
+                "frame_s": o.frame_s,
+                "box": list(o.box),
+                "det_confidence": o.det_confidence,
+                "text": o.text,
+                "confidence": o.confidence,
+                "plate_id": plate_of.get(i),
+            }
+            for i, o in enumerate(obs)
+        ],
+        "plates": plates,
+        "gps": [],  # filled by the GPS readers (issue 3)
+        "timings": {"detect_s": round(t_det, 3), "ocr_s": round(t_ocr, 3), "frames": n},
+    }
+
+
+def _save_plate(
+    scratch: Path,
+    plate_id: str,
+    g: PlateGroup,
+    obs: list[Observation],
+    crop: np.ndarray,
+    frame: np.ndarray,
+) -> dict[str, Any]:
+    best = obs[g.best]
+    crop_name = f"plate_crops/{plate_id}_best_crop.jpg"
+    frame_name = f"frames/{plate_id}_best_frame.jpg"
+    _write_jpeg(scratch / crop_name, crop, 95)
+    # The best frame is for the dashboard: mark the plate, cap the width to keep the archive small.
+    marked = frame.copy()
+    x1, y1, x2, y2 = (int(v) for v in best.box)
+    cv2.rectangle(marked, (x1, y1), (x2, y2), (0, 255, 0), max(2, frame.shape[1] // 400))
+    if marked.shape[1] > 1280:
+        scale = 1280 / marked.shape[1]
+        marked = cv2.resize(
+            marked, (1280, int(marked.shape[0] * scale)), interpolation=cv2.INTER_AREA
+        )
+    _write_jpeg(scratch / frame_name, marked, 85)
+    members = [obs[j] for j in g.members]
+    return {
+        "plate_id": plate_id,
+        "text": g.text,
+        "confidence": g.confidence,
+        "alternates": g.alternates,
+        "sighting_count": len(members),
+        "first_seen_s": members[0].frame_s,
+        "last_seen_s": members[-1].frame_s,
+        "best_frame_s": best.frame_s,
+        "best_crop": crop_name,
+        "best_crop_size": [int(crop.shape[1]), int(crop.shape[0])],
+        "best_frame": frame_name,
+        "best_frame_size": [int(marked.shape[1]), int(marked.shape[0])],
+    }
+
+
+def _write_jpeg(path: Path, image: np.ndarray, quality: int) -> None:
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise RuntimeError(f"could not encode {path.name} as JPEG")
+    path.write_bytes(buf.tobytes())

@@ -1,0 +1,214 @@
+"""Ingest: find complete new clips in `raw`, record them as videos, group them into trips.
+
+A file is taken only when its size and mtime have not changed across two scans at least
+`stable_seconds` apart (a copy still in progress waits), and only when its container is
+readable; anything else is recorded as `failed` with a reason and never blocks the rest.
+Nothing in `raw` is ever modified here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from dashcam.settings import Settings
+from models.tables import PER_VIDEO_TABLES, SeenFile, Stage, Trip, Video, utcnow
+from tasks.media import MediaError, VideoInfo, probe
+from tasks.naming import parse_clip_name
+
+log = logging.getLogger(__name__)
+
+# Names that copy tools use while a transfer is in progress.
+_PARTIAL = re.compile(r"(\.part|\.partial|\.tmp|\.crdownload|~)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class NewVideo:
+    video_id: str
+    path: str  # relative to raw
+
+
+@dataclass
+class IngestResult:
+    new: list[NewVideo] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)
+
+
+def make_video_id(rel_path: str, src: Path, size: int) -> str:
+    """Readable and stable: the clip's stem plus a short hash of path, size and first MiB."""
+    h = hashlib.sha256(f"{rel_path}\0{size}\0".encode())
+    with open(src, "rb") as f:
+        h.update(f.read(1 << 20))
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(rel_path).stem)[:48] or "video"
+    return f"{stem}-{h.hexdigest()[:8]}"
+
+
+def list_candidates(settings: Settings) -> list[str]:
+    root = settings.raw_root
+    assert root is not None
+    if not root.is_dir():
+        return []
+    exts = {e.lower() for e in settings.video_extensions}
+    out = []
+    for p in root.rglob("*"):
+        rel = p.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts) or _PARTIAL.search(p.name):
+            continue
+        if p.suffix.lower() in exts and p.is_file():
+            out.append(rel.as_posix())
+    return sorted(out)
+
+
+def scan(settings: Settings, session: Session, now: datetime | None = None) -> IngestResult:
+    """One ingest pass over `raw`. Commits nothing itself: the caller owns the transaction."""
+    now = now or utcnow()
+    result = IngestResult()
+    known = {v.path: v for v in session.exec(select(Video))}
+    for rel in list_candidates(settings):
+        src = settings.resolve("raw", rel)
+        try:
+            st = src.stat()
+        except OSError:
+            continue  # vanished between listing and stat: next scan decides
+        video = known.get(rel)
+        if video is not None:
+            # A failed file that was replaced (re-copied) gets another chance; the rest is done.
+            if video.stage == Stage.failed and video.size_bytes != st.st_size:
+                forget_video(session, video)
+            else:
+                continue
+        if not _is_stable(session, rel, st.st_size, st.st_mtime_ns, now, settings.stable_seconds):
+            result.waiting.append(rel)
+            continue
+        video = record_video(settings, session, rel)
+        if video.stage == Stage.failed:
+            result.failed.append((rel, video.error or ""))
+        else:
+            result.new.append(NewVideo(video.video_id, rel))
+    return result
+
+
+def forget_video(session: Session, video: Video) -> None:
+    """Drop a failed video's rows so a replaced file is ingested afresh."""
+    for table in PER_VIDEO_TABLES:
+        for row in session.exec(select(table).where(table.video_id == video.video_id)):
+            session.delete(row)
+    session.delete(video)
+    session.flush()
+
+
+def _is_stable(
+    session: Session, rel: str, size: int, mtime_ns: int, now: datetime, stable_seconds: float
+) -> bool:
+    seen = session.get(SeenFile, rel)
+    if seen is None:
+        session.add(SeenFile(path=rel, size_bytes=size, mtime_ns=mtime_ns, checked_at=now))
+        return stable_seconds <= 0
+    if seen.size_bytes != size or seen.mtime_ns != mtime_ns:
+        seen.size_bytes, seen.mtime_ns, seen.checked_at = size, mtime_ns, now
+        session.add(seen)
+        return False
+    return (now - _aware(seen.checked_at)).total_seconds() >= stable_seconds
+
+
+def _aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def record_video(settings: Settings, session: Session, rel: str) -> Video:
+    """Probe one complete file and add its Video row (ingested or failed) and its trip."""
+    src = settings.resolve("raw", rel)
+    st = src.stat()
+    name = parse_clip_name(src.name)
+    video = Video(
+        video_id=make_video_id(rel, src, st.st_size),
+        path=rel,
+        camera=name.camera,
+        channel=name.channel,
+        kind=name.kind,
+        size_bytes=st.st_size,
+    )
+    try:
+        info = probe(src)
+    except MediaError as exc:
+        # Name the file as the user sees it in raw, not by this device's mount point.
+        video.stage, video.error = Stage.failed, str(exc).replace(str(src), rel)
+        log.warning("ingest: %s failed: %s", rel, exc)
+    else:
+        _apply_info(video, info)
+        video.recorded_at = name.recorded_at or _fallback_time(info, st.st_mtime)
+        video.trip_id = assign_trip(session, settings, rel, video).trip_id
+        log.info(
+            "ingest: %s -> %s (%.1f s, %dx%d)",
+            rel,
+            video.video_id,
+            info.duration_s,
+            info.width,
+            info.height,
+        )
+    if (seen := session.get(SeenFile, rel)) is not None:
+        session.delete(seen)
+    session.add(video)
+    session.flush()
+    return video
+
+
+def _apply_info(video: Video, info: VideoInfo) -> None:
+    video.duration_s, video.fps = info.duration_s, info.fps
+    video.width, video.height, video.codec = info.width, info.height, info.codec
+
+
+def _fallback_time(info: VideoInfo, mtime: float) -> datetime:
+    if info.creation_time is not None:
+        return info.creation_time.replace(tzinfo=None)
+    return datetime.fromtimestamp(mtime)
+
+
+def assign_trip(session: Session, settings: Settings, rel: str, video: Video) -> Trip:
+    """Same folder, same camera and less than `trip_gap_minutes` apart = same trip."""
+    folder = rel.split("/", 1)[0] if "/" in rel else ""
+    start = video.recorded_at
+    end = start + timedelta(seconds=video.duration_s or 0) if start else None
+    gap = timedelta(minutes=settings.trip_gap_minutes)
+    trips: Iterable[Trip] = session.exec(
+        select(Trip).where(Trip.folder == folder, Trip.camera == video.camera)
+    )
+    for trip in trips:
+        if start is None or trip.started_at is None:
+            if start is None and trip.started_at is None:
+                return _extend(session, trip, start, end)
+            continue
+        t_end = trip.ended_at or trip.started_at
+        if trip.started_at - gap <= start <= t_end + gap:
+            return _extend(session, trip, start, end)
+    stamp = start.strftime("%Y%m%d-%H%M%S") if start else "undated"
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "_", folder)[:40] or "raw"
+    trip = Trip(
+        trip_id=f"{slug}-{video.camera}-{stamp}",
+        folder=folder,
+        camera=video.camera,
+        started_at=start,
+        ended_at=end,
+        video_count=0,
+    )
+    if session.get(Trip, trip.trip_id) is not None:  # same start second, another channel
+        trip = session.get(Trip, trip.trip_id)  # type: ignore[assignment]
+    return _extend(session, trip, start, end)
+
+
+def _extend(session: Session, trip: Trip, start: datetime | None, end: datetime | None) -> Trip:
+    if start is not None:
+        trip.started_at = min(trip.started_at or start, start)
+        trip.ended_at = max(trip.ended_at or end or start, end or start)
+    trip.video_count += 1
+    session.add(trip)
+    session.flush()
+    return trip

@@ -1,0 +1,141 @@
+"""End to end on a real stack: clips dropped into raw/<trip>/ reach `archived`; bad input fails cleanly."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from dashcam.status import status_report
+from models.db import session_scope
+from models.tables import Plate, Sighting, Video
+from tasks.synthetic import render_plate_clip
+from tests.conftest import SHARED_DATA, ffprobe_height, runs_by_flow, running_stack, shared, wait_for
+
+pytestmark = pytest.mark.slow
+
+PER_VIDEO_FLOWS = ("heavy", "finalize", "archive", "confirm-archived", "cleanup")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory):
+    with running_stack(tmp_path_factory.mktemp("e2e")) as st:
+        yield st
+
+
+def videos_under(settings, folder: str) -> dict[str, dict]:
+    report = status_report(settings.database_url)
+    return {v["path"]: v for v in report["videos"] if v["path"].startswith(folder + "/")}
+
+
+def all_terminal(settings, folder: str, expected: int):
+    vs = videos_under(settings, folder)
+    if len(vs) >= expected and all(v["stage"] in ("archived", "failed") for v in vs.values()):
+        return vs
+    return None
+
+
+def assert_each_stage_ran_once(settings, video_ids: list[str]) -> None:
+    runs = runs_by_flow(settings)
+    for flow_name in PER_VIDEO_FLOWS:
+        per_video = Counter((r.parameters or {}).get("video_id") for r in runs.get(flow_name, []))
+        for vid in video_ids:
+            assert per_video[vid] == 1, f"{flow_name} ran {per_video[vid]} times for {vid}"
+
+
+def test_clips_reach_archived(stack, tmp_path: Path) -> None:
+    s = stack.settings
+    raw = s.volume_root("raw")
+    texts = {"2024_0601_083000_00001F.MP4": "KA12BCD", "2024_0601_083100_00002F.MP4": "MH04XY9"}
+    (raw / "trip-synth").mkdir(parents=True)
+    for i, (name, text) in enumerate(texts.items()):
+        # Render elsewhere, then move in: a clip appears in raw whole, as a copy tool would leave it.
+        clip = render_plate_clip(tmp_path / name, text=text, seconds=4.0, seed=i)
+        shutil.move(clip, raw / "trip-synth" / name)
+    real = [shared("videos/garmin_mini2/sample-1.mp4"), shared("videos/gopro/karma.mp4")]
+    (raw / "trip-real").mkdir(parents=True)
+    for src in real:
+        shutil.copyfile(src, raw / "trip-real" / src.name)
+
+    synth = wait_for(lambda: all_terminal(s, "trip-synth", 2), 420, "the rendered clips to be archived")
+    reals = wait_for(lambda: all_terminal(s, "trip-real", 2), 300, "the real clips to be archived")
+    for v in [*synth.values(), *reals.values()]:
+        assert v["stage"] == "archived", v
+
+    archive = s.volume_root("archive")
+    with session_scope(s.database_url) as session:
+        for name, text in texts.items():
+            v = session.exec(select(Video).where(Video.path == f"trip-synth/{name}")).one()
+            assert v.trip_id and v.camera == "viofo" and v.width == 1920 and v.archived_at is not None
+            low = archive / v.video_id / "video_lowres.mp4"
+            assert ffprobe_height(low) == 720
+            plates = session.exec(select(Plate).where(Plate.video_id == v.video_id)).all()
+            assert text in {p.text for p in plates}, f"{name}: read {[p.text for p in plates]}, rendered {text}"
+            for p in plates:
+                assert (archive / p.best_crop).is_file() and (archive / p.best_crop).stat().st_size > 0
+            assert session.exec(select(Sighting).where(Sighting.video_id == v.video_id)).first() is not None
+            work = s.volume_root("work") / v.video_id
+            wait_for(lambda w=work: not w.exists(), 120, "cleanup to remove the intermediates")
+        for src in real:
+            v = session.exec(select(Video).where(Video.path == f"trip-real/{src.name}")).one()
+            assert ffprobe_height(archive / v.video_id / "video_lowres.mp4") == min(720, v.height)
+        ids = [v.video_id for v in session.exec(select(Video).where(Video.stage == "archived"))]
+    assert_each_stage_ran_once(s, ids)
+
+
+def _sha(p: Path) -> str:
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def test_bad_input_fails_cleanly_and_good_clips_still_pass(stack, tmp_path: Path) -> None:
+    s = stack.settings
+    bad = s.volume_root("raw") / "trip-bad"
+    bad.mkdir(parents=True)
+    (bad / "empty.mp4").write_bytes(b"")
+    shutil.copyfile(shared("videos/garmin_mini2/sample-invalid.mp4"), bad / "sample-invalid.mp4")
+    good = render_plate_clip(tmp_path / "good.mp4", text="GD55OOD", seconds=3.0, width=1280, height=720, seed=7)
+    data = good.read_bytes()
+    (bad / "half.mp4").write_bytes(data[: len(data) // 2])
+    shutil.copyfile(good, bad / "2024_0601_090000_00010F.MP4")
+    seventy = sorted((SHARED_DATA / "videos" / "70mai").glob("*.MP4"))
+    for src in seventy:
+        shutil.copyfile(src, bad / src.name)
+
+    # A clip still being copied while ingest scans: it must wait, then go through whole.
+    growing = bad / "2024_0601_090100_00011F.MP4"
+
+    def copy_slowly() -> None:
+        with open(growing, "wb") as f:
+            step = len(data) // 8 + 1
+            for i in range(0, len(data), step):
+                f.write(data[i : i + step])
+                f.flush()
+                time.sleep(1.5)
+
+    writer = threading.Thread(target=copy_slowly)
+    writer.start()
+    expected = 5 + len(seventy)
+    writer.join()
+    before = {p.name: _sha(p) for p in bad.iterdir()}
+
+    vs = wait_for(lambda: all_terminal(s, "trip-bad", expected), 600, "every file in trip-bad to end")
+    by_name = {Path(p).name: v for p, v in vs.items()}
+    for name in ("empty.mp4", "sample-invalid.mp4", "half.mp4"):
+        assert by_name[name]["stage"] == "failed", by_name[name]
+    assert "empty" in by_name["empty.mp4"]["error"].lower()
+    for name in ("2024_0601_090000_00010F.MP4", "2024_0601_090100_00011F.MP4"):
+        assert by_name[name]["stage"] == "archived", by_name[name]
+    for src in seventy:
+        v = by_name[src.name]
+        if v["stage"] == "failed":
+            assert v["error"] and "Traceback" not in v["error"] and len(v["error"]) > 20, v
+    # Files that ffprobe cannot even open must be failed, with a reason.
+    assert by_name["NO20191130-123556-000155.MP4"]["stage"] == "failed"
+    assert by_name["EV20191130-121056-000130.MP4"]["stage"] == "failed"
+    assert {p.name: _sha(p) for p in bad.iterdir()} == before, "raw must never be modified"

@@ -1,0 +1,186 @@
+"""The stages' domain code without Prefect: ingest, heavy, finalize, archive, cleanup, status, CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from dashcam.pipeline import process_paths
+from dashcam.settings import Settings
+from dashcam.status import status_report
+from models.db import DatabaseError, check_current, session_scope, upgrade
+from models.tables import Frame, Plate, SeenFile, Sighting, Stage, Trip, Video
+from tasks import bundle
+from tasks.archive import run_archive, run_cleanup
+from tasks.finalize import apply_bundle, load_bundle
+from tasks.grouping import Observation, group_reads
+from tasks.heavy import run_heavy
+from tasks.ingest import scan
+from tasks.synthetic import render_plate_clip
+from tests.conftest import ffprobe_height, shared
+
+
+@pytest.fixture(scope="module")
+def plate_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("clips")
+    return render_plate_clip(d / "2024_0601_083000_00001F.MP4", text="KA12BCD", seconds=3.0, seed=1)
+
+
+def test_settings_resolve_refuses_escape(settings: Settings) -> None:
+    assert settings.resolve("raw", "trip/a.mp4") == settings.raw_root / "trip" / "a.mp4"
+    with pytest.raises(ValueError, match="outside the raw volume"):
+        settings.resolve("raw", "../../etc/passwd")
+
+
+def test_migrations_and_wal(settings: Settings) -> None:
+    with pytest.raises(DatabaseError, match="dashcam db upgrade"):
+        check_current(settings.database_url)
+    upgrade(settings.database_url)
+    upgrade(settings.database_url)  # idempotent
+    check_current(settings.database_url)
+    import sqlite3
+
+    db = settings.database_url.split("///", 1)[1]
+    assert sqlite3.connect(db).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    indexes = {r[1] for r in sqlite3.connect(db).execute("SELECT type, name FROM sqlite_master WHERE type='index'")}
+    assert {"ix_plate_text", "ix_sighting_text", "ix_sighting_seen_at", "ix_video_recorded_at"} <= indexes
+
+
+def test_ingest_waits_for_growing_files_and_fails_bad_ones(settings: Settings, plate_clip: Path) -> None:
+    settings = settings.model_copy(update={"stable_seconds": 3600})
+    upgrade(settings.database_url)
+    trip = settings.raw_root / "trip1"
+    trip.mkdir(parents=True)
+    shutil.copyfile(plate_clip, trip / plate_clip.name)
+    (trip / "empty.mp4").write_bytes(b"")
+    (trip / ".hidden.mp4").write_bytes(b"x")
+    (trip / "notes.txt").write_text("not a clip")
+    with session_scope(settings.database_url) as s:
+        r = scan(settings, s)
+    assert sorted(r.waiting) == ["trip1/2024_0601_083000_00001F.MP4", "trip1/empty.mp4"]
+    assert not r.new and not r.failed
+    # Unchanged long enough: now taken.
+    settings = settings.model_copy(update={"stable_seconds": 0})
+    with session_scope(settings.database_url) as s:
+        r = scan(settings, s)
+    assert [n.path for n in r.new] == ["trip1/2024_0601_083000_00001F.MP4"]
+    assert [p for p, _ in r.failed] == ["trip1/empty.mp4"]
+    with session_scope(settings.database_url) as s:
+        v = s.exec(select(Video).where(Video.path == "trip1/2024_0601_083000_00001F.MP4")).one()
+        assert v.camera == "viofo" and v.channel == "F" and v.recorded_at.hour == 8
+        assert v.width == 1920 and v.height == 1080 and v.stage == Stage.ingested
+        assert s.get(Trip, v.trip_id).video_count == 1
+        assert s.exec(select(SeenFile)).all() == []
+        failed = s.exec(select(Video).where(Video.path == "trip1/empty.mp4")).one()
+        assert failed.stage == Stage.failed and "empty" in failed.error.lower()
+        assert str(settings.raw_root) not in failed.error, "reasons name the file relative to raw"
+    # A second scan takes nothing twice.
+    with session_scope(settings.database_url) as s:
+        r = scan(settings, s)
+    assert not r.new and not r.failed
+
+
+def test_heavy_finalize_archive_cleanup(settings: Settings, plate_clip: Path) -> None:
+    upgrade(settings.database_url)
+    (settings.raw_root / "t").mkdir(parents=True)
+    shutil.copyfile(plate_clip, settings.raw_root / "t" / plate_clip.name)
+    with session_scope(settings.database_url) as s:
+        new = scan(settings, s).new[0]
+    res = run_heavy(settings, new.video_id, new.path)
+    assert res.status == "ok" and res.plates >= 1
+    work = settings.work_root / new.video_id
+    manifest = bundle.read_manifest(work)
+    assert {"detections.json", "video_lowres.mp4"} <= set(manifest["files"])
+    assert ffprobe_height(work / "video_lowres.mp4") == 720
+
+    for _ in range(2):  # finalizing twice replaces, never appends
+        m, det = load_bundle(settings, new.video_id)
+        with session_scope(settings.database_url) as s:
+            assert apply_bundle(s, new.video_id, m, det).stage == Stage.finalized
+    with session_scope(settings.database_url) as s:
+        plates = s.exec(select(Plate).where(Plate.video_id == new.video_id)).all()
+        assert "KA12BCD" in {p.text for p in plates}
+        n_sightings = len(s.exec(select(Sighting).where(Sighting.video_id == new.video_id)).all())
+        assert n_sightings == len(det["sightings"])
+        assert len(s.exec(select(Frame).where(Frame.video_id == new.video_id)).all()) == 2 * len(plates)
+
+    res = run_archive(settings, new.video_id)
+    arch = settings.archive_root / new.video_id
+    assert (arch / "video_lowres.mp4").is_file() and list((arch / "plates").glob("*_best_crop.jpg"))
+    assert res.files == len(list(p for p in arch.rglob("*") if p.is_file())) - 1  # + its manifest
+    removed = run_cleanup(settings, new.video_id)
+    assert removed == [f"work/{new.video_id}"] and (settings.raw_root / new.path).is_file()
+
+
+def test_finalize_refuses_tampered_bundle(settings: Settings, plate_clip: Path) -> None:
+    upgrade(settings.database_url)
+    (settings.raw_root / "t").mkdir(parents=True)
+    shutil.copyfile(plate_clip, settings.raw_root / "t" / "a.mp4")
+    with session_scope(settings.database_url) as s:
+        new = scan(settings, s).new[0]
+    run_heavy(settings, new.video_id, new.path)
+    with open(settings.work_root / new.video_id / "detections.json", "ab") as f:
+        f.write(b" ")
+    with pytest.raises(bundle.BundleError, match="do not match the manifest"):
+        load_bundle(settings, new.video_id)
+
+
+def test_heavy_records_a_damaged_clip_as_failed(settings: Settings, plate_clip: Path) -> None:
+    upgrade(settings.database_url)
+    (settings.raw_root / "t").mkdir(parents=True)
+    shutil.copyfile(plate_clip, settings.raw_root / "t" / "a.mp4")
+    with session_scope(settings.database_url) as s:
+        new = scan(settings, s).new[0]
+    (settings.raw_root / new.path).write_bytes(b"")  # damaged after ingest
+    res = run_heavy(settings, new.video_id, new.path)
+    assert res.status == "failed" and res.error
+    m, det = load_bundle(settings, new.video_id)
+    assert det is None and set(m["files"]) == set()
+    with session_scope(settings.database_url) as s:
+        assert apply_bundle(s, new.video_id, m, det).stage == Stage.failed
+
+
+def test_grouping_votes_across_frames() -> None:
+    def o(t: float, text: str | None, c: float) -> Observation:
+        return Observation(frame_s=t, box=(0, 0, 100, 30), det_confidence=0.9, text=text, confidence=c)
+
+    obs = [o(0, "KA12BCD", 0.9), o(0.5, "KA12BC0", 0.6), o(1, "KA12BCD", 0.95), o(1.5, None, None),
+           o(2, "ZZ99ZZZ", 0.9), o(30, "KA12BCD", 0.9)]
+    groups = group_reads(obs, min_confidence=0.5, min_chars=4)
+    assert [g.text for g in groups] == ["KA12BCD", "ZZ99ZZZ", "KA12BCD"]  # 30 s later: seen again
+    assert groups[0].members == [0, 1, 2] and groups[0].best == 2 and "KA12BC0" in groups[0].alternates
+
+
+def test_process_command_and_status_json(tmp_path: Path, plate_clip: Path) -> None:
+    """`dashcam process` runs the chain in one process; `dashcam status --json` reports it."""
+    env = {**os.environ, "DASHCAM_DATA_DIR": str(tmp_path / "data")}
+    bad = tmp_path / "in" / "zero.mp4"
+    bad.parent.mkdir()
+    bad.write_bytes(b"")
+    good = tmp_path / "in" / plate_clip.name
+    shutil.copyfile(plate_clip, good)
+    exe = [sys.executable, "-m", "dashcam.cli"]
+    p = subprocess.run([*exe, "process", str(tmp_path / "in")], env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 1, p.stderr  # one file failed
+    assert "archived" in p.stdout and "failed" in p.stdout
+    p = subprocess.run([*exe, "status", "--json"], env=env, capture_output=True, text=True, timeout=60, check=True)
+    report = json.loads(p.stdout)
+    assert report["counts"]["archived"] == 1 and report["counts"]["failed"] == 1
+    by_path = {v["path"]: v for v in report["videos"]}
+    assert by_path["in/zero.mp4"]["error"] and by_path[f"in/{plate_clip.name}"]["error"] is None
+    assert set(by_path[f"in/{plate_clip.name}"]) == {"video_id", "path", "stage", "error"}
+    assert status_report(env["DASHCAM_DATA_DIR"] and f"sqlite:///{tmp_path}/data/dashcam.db")["counts"]["archived"] == 1
+
+
+def test_process_real_clip(settings: Settings) -> None:
+    src = shared("videos/garmin_mini2/sample-2.mp4")
+    [out] = process_paths(settings, [src])
+    assert out.stage == Stage.archived
+    assert ffprobe_height(settings.archive_root / out.video_id / "video_lowres.mp4") == 540  # never upscaled
