@@ -21,6 +21,14 @@ def percentile(values: list[float], q: float) -> float:
     return s[lo] + (s[hi] - s[lo]) * (k - lo)
 
 
+def all_flow_runs(client) -> list:  # noqa: ANN001
+    """Every flow run on the server (the API pages at 200)."""
+    out: list = []
+    while batch := client.read_flow_runs(limit=200, offset=len(out)):
+        out += batch
+    return out
+
+
 def handoff_gaps(api_flow_runs: list, flow_names: dict) -> dict[str, list[float]]:
     """Seconds from a stage run's end to the next stage's run start, per video, per pair."""
     by_video: dict[str, dict[str, object]] = {}
@@ -81,7 +89,7 @@ def handoff(base: Settings, clips: int) -> None:
             wall = time.monotonic() - t0
             with get_client(sync_client=True) as client:
                 names = {f.id: f.name for f in client.read_flows()}
-                runs = client.read_flow_runs(limit=1000)
+                runs = all_flow_runs(client)
         finally:
             stack.stop()
     gaps = handoff_gaps(runs, names)

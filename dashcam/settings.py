@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -168,6 +169,8 @@ class Settings(BaseSettings):
             if value is not None:
                 plain = isinstance(value, str | int | float | bool)
                 env[f"DASHCAM_{name.upper()}"] = str(value) if plain else json.dumps(value)
+        # Flow runs start as `python -m prefect.engine` (prefect.yaml): this environment's python.
+        env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
         env.update(
             {
                 "PREFECT_API_URL": self.prefect_api_url,

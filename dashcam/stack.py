@@ -7,7 +7,6 @@ user runs. Every process is a real subprocess on loopback, logging to data_dir/l
 from __future__ import annotations
 
 import contextlib
-import contextlib
 import logging
 import os
 import signal

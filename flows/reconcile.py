@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from prefect import flow, get_run_logger
 from prefect.client.orchestration import get_client
@@ -23,7 +23,7 @@ from prefect.client.schemas.filters import (
     FlowRunFilterStateType,
 )
 from prefect.client.schemas.objects import StateType
-from prefect.states import Scheduled
+from prefect.states import Crashed, Scheduled
 from sqlmodel import select
 
 from dashcam.settings import get_settings
@@ -41,6 +41,24 @@ def reconcile() -> dict:
     rescheduled = given_up = republished = 0
     with get_client(sync_client=True) as client:
         flows = {f.id: f.name for f in client.read_flows()}
+        # A worker that died between taking a run (Pending) and starting it leaves a run no
+        # heartbeat will ever clear, and that holds ingest's concurrency slot: crash it here.
+        stale = datetime.now(UTC) - timedelta(seconds=settings.crash_after_seconds)
+        pending = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PENDING]))
+            ),
+            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[DEPLOYMENT])),
+            limit=200,
+        )
+        for run in pending:
+            if run.state and run.state.timestamp < stale:
+                client.set_flow_run_state(
+                    run.id,
+                    Crashed(message=f"Pending for over {settings.crash_after_seconds} s: the worker that took it is gone"),
+                    force=True,
+                )
+                logger.warning("%s (%s) was stuck in Pending: marked Crashed", run.name, flows.get(run.flow_id))
         runs = client.read_flow_runs(
             flow_run_filter=FlowRunFilter(
                 state=FlowRunFilterState(

@@ -125,7 +125,7 @@ class OnnxPlateDetector(PlateDetector):
         # Several detectors/readers share small hosts: don't let one session grab every core.
         options.intra_op_num_threads = intra_op_num_threads
         options.inter_op_num_threads = 1
-        options.log_severity_level = 3  # errors only; ORT is chatty about fp16 fallbacks
+        options.log_severity_level = 3  # errors only: keep worker logs readable
         self.session = ort.InferenceSession(
             str(path),
             sess_options=options,
@@ -155,9 +155,7 @@ class OnnxPlateDetector(PlateDetector):
         canvas = np.full((in_h, in_w, 3), _LETTERBOX_FILL, dtype=np.uint8)
         canvas[pad_y : pad_y + new_h, pad_x : pad_x + new_w] = resized
         rgb = cv2.cvtColor(canvas, cv2.COLOR_BGR2RGB)
-        blob = (rgb.transpose(2, 0, 1)[None].astype(np.float32) / 255.0).astype(
-            self._input_dtype
-        )
+        blob = (rgb.transpose(2, 0, 1)[None].astype(np.float32) / 255.0).astype(self._input_dtype)
         return np.ascontiguousarray(blob), scale, float(pad_x), float(pad_y)
 
     def detect(self, image_bgr: np.ndarray) -> list[Detection]:
@@ -184,7 +182,9 @@ class OnnxPlateDetector(PlateDetector):
         boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, w)
         boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, h)
 
-        xywh = np.stack([boxes[:, 0], boxes[:, 1], boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]], axis=1)
+        xywh = np.stack(
+            [boxes[:, 0], boxes[:, 1], boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]], axis=1
+        )
         valid = (xywh[:, 2] > 1) & (xywh[:, 3] > 1)  # drop boxes clipped to nothing
         boxes, xywh, scores = boxes[valid], xywh[valid], scores[valid]
         idx = cv2.dnn.NMSBoxes(
@@ -208,8 +208,9 @@ class OnnxPlateDetector(PlateDetector):
 class RapidOcrReader(PlateReader):
     """PP-OCRv4 recognition (no text detection, no angle classifier) on a plate crop.
 
-    Recognition-only on the detector's box reads EU plates far better than det+rec, which
-    tends to split the plate or drop the country strip inconsistently.
+    Recognition-only on the detector's box reads EU plates far better than det+rec (measured
+    67% vs 25% exact): the text detector splits plates and mis-crops the country strip.
+    RapidOCR still loads its det/cls models at construction (~0.5 s in all); they stay unused.
     """
 
     def __init__(self, intra_op_num_threads: int = 2, min_confidence: float = 0.0) -> None:

@@ -102,9 +102,11 @@ def prefect_client(settings: Settings) -> Iterator:
 
 def runs_by_flow(settings: Settings) -> dict[str, list]:
     """Every flow run on the stack's server, grouped by flow name."""
+    from dashcam.bench import all_flow_runs
+
     with prefect_client(settings) as c:
         names = {f.id: f.name for f in c.read_flows()}
         out: dict[str, list] = {}
-        for r in c.read_flow_runs(limit=1000):
+        for r in all_flow_runs(c):
             out.setdefault(names.get(r.flow_id, "?"), []).append(r)
     return out

@@ -3,6 +3,7 @@ server mid-pipeline; the video still ends `archived`, once, with nothing duplica
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -16,7 +17,7 @@ from sqlmodel import func, select
 from models.db import session_scope
 from models.tables import Plate, Sighting, Video
 from tasks.synthetic import render_plate_clip
-from tests.conftest import runs_by_flow, running_stack, wait_for
+from tests.conftest import running_stack, runs_by_flow, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -53,10 +54,8 @@ def power_loss(stack, device: str) -> list[int]:
     worker = stack.workers.pop(device)
     victims = [worker.pid, *descendants(worker.pid)]
     for pid in victims:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     worker.wait()
     return victims
 
