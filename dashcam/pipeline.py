@@ -20,7 +20,7 @@ from models.tables import Stage, Video
 from tasks.archive import run_archive, run_cleanup
 from tasks.finalize import apply_bundle, load_bundle, mark_processed, set_archived
 from tasks.heavy import run_heavy
-from tasks.ingest import forget_video, record_video
+from tasks.ingest import record_video, refresh_if_replaced
 
 log = logging.getLogger(__name__)
 
@@ -66,16 +66,9 @@ def process_clip(settings: Settings, rel: str) -> Outcome:
     url = settings.database_url
     assert url is not None
     with session_scope(url) as session:
-        video = session.exec(select(Video).where(Video.path == rel)).first()
-        replaced = (
-            video is not None
-            and video.stage == Stage.failed
-            and (video.size_bytes != settings.resolve("raw", rel).stat().st_size)
-        )
-        if replaced:
-            forget_video(session, video)
-        if video is None or replaced:
-            video = record_video(settings, session, rel)
+        found = session.exec(select(Video).where(Video.path == rel)).first()
+        size = settings.resolve("raw", rel).stat().st_size
+        video = refresh_if_replaced(session, found, size) or record_video(settings, session, rel)
         vid, stage = video.video_id, video.stage
     if stage == Stage.ingested:
         run_heavy(settings, vid, rel)

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from dashcam.settings import Settings
 from tasks import bundle
 from tasks.finalize import archive_path
-from tasks.heavy import LOWRES
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +26,7 @@ def media_files(manifest: dict) -> list[str]:
     return sorted(
         n
         for n in manifest.get("files", {})
-        if n == LOWRES or n.startswith(("plate_crops/", "frames/"))
+        if n == bundle.LOWRES or n.startswith(("plate_crops/", "frames/"))
     )
 
 

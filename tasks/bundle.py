@@ -19,6 +19,9 @@ from typing import Any
 from tasks.media import sha256_file
 
 MANIFEST = "manifest.json"
+BUNDLE_FORMAT = 1
+LOWRES = "video_lowres.mp4"  # the archival copy
+DETECTIONS = "detections.json"  # everything heavy found, read by finalize
 SCRATCH = ".tmp"  # per-volume scratch area, same filesystem as the bundles so rename is atomic
 
 

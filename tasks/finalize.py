@@ -12,7 +12,6 @@ from sqlmodel import Session, delete
 from dashcam.settings import Settings
 from models.tables import PER_VIDEO_TABLES, Frame, Plate, Sighting, Stage, Video, utcnow
 from tasks import bundle
-from tasks.heavy import DETECTIONS
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +41,7 @@ def load_bundle(settings: Settings, video_id: str) -> tuple[dict, dict | None]:
     bundle.verify(path, manifest)
     if manifest.get("status") != "ok":
         return manifest, None
-    return manifest, json.loads((path / DETECTIONS).read_text())
+    return manifest, json.loads((path / bundle.DETECTIONS).read_text())
 
 
 def mark_processed(session: Session, video_id: str) -> Video:

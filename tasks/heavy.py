@@ -27,11 +27,6 @@ from tasks.plates import OnnxPlateDetector, PlateDetector, PlateReader, RapidOcr
 
 log = logging.getLogger(__name__)
 
-BUNDLE_FORMAT = 1
-LOWRES = "video_lowres.mp4"
-DETECTIONS = "detections.json"
-
-
 @dataclass(frozen=True)
 class HeavyResult:
     video_id: str
@@ -73,7 +68,7 @@ def run_heavy(settings: Settings, video_id: str, raw_path: str) -> HeavyResult:
     work_root = settings.volume_root("work")
     scratch = bundle.new_scratch(work_root, video_id)
     meta: dict[str, Any] = {
-        "format": BUNDLE_FORMAT,
+        "format": bundle.BUNDLE_FORMAT,
         "video_id": video_id,
         "raw_path": raw_path,
         "created_at": datetime.now(UTC).isoformat(),
@@ -90,7 +85,7 @@ def run_heavy(settings: Settings, video_id: str, raw_path: str) -> HeavyResult:
         )
         t_tx = time.monotonic()
         low = transcode_lowres(
-            src, scratch / LOWRES, height=settings.archive_height, crf=settings.archive_crf
+            src, scratch / bundle.LOWRES, height=settings.archive_height, crf=settings.archive_crf
         )
         detections["timings"]["transcode_s"] = round(time.monotonic() - t_tx, 3)
         detections["lowres"] = {
@@ -98,7 +93,7 @@ def run_heavy(settings: Settings, video_id: str, raw_path: str) -> HeavyResult:
             "height": low.height,
             "duration_s": low.duration_s,
         }
-        bundle.write_json_atomic(scratch / DETECTIONS, detections)
+        bundle.write_json_atomic(scratch / bundle.DETECTIONS, detections)
         status, error = "ok", None
         plates, sightings = len(detections["plates"]), len(detections["sightings"])
     except MediaError as exc:

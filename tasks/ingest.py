@@ -71,20 +71,19 @@ def scan(settings: Settings, session: Session, now: datetime | None = None) -> I
     """One ingest pass over `raw`. Commits nothing itself: the caller owns the transaction."""
     now = now or utcnow()
     result = IngestResult()
-    known = {v.path: v for v in session.exec(select(Video))}
+    # Only the columns needed: this runs every minute over every video ever recorded.
+    known = {p: (stage, size) for p, stage, size in session.exec(select(Video.path, Video.stage, Video.size_bytes))}
     for rel in list_candidates(settings):
         src = settings.resolve("raw", rel)
         try:
             st = src.stat()
         except OSError:
             continue  # vanished between listing and stat: next scan decides
-        video = known.get(rel)
-        if video is not None:
-            # A failed file that was replaced (re-copied) gets another chance; the rest is done.
-            if video.stage == Stage.failed and video.size_bytes != st.st_size:
-                forget_video(session, video)
-            else:
+        if rel in known:
+            stage, size = known[rel]
+            if stage != Stage.failed or size == st.st_size:
                 continue
+            refresh_if_replaced(session, session.exec(select(Video).where(Video.path == rel)).one(), st.st_size)
         if not _is_stable(session, rel, st.st_size, st.st_mtime_ns, now, settings.stable_seconds):
             result.waiting.append(rel)
             continue
@@ -94,6 +93,17 @@ def scan(settings: Settings, session: Session, now: datetime | None = None) -> I
         else:
             result.new.append(NewVideo(video.video_id, rel))
     return result
+
+
+def refresh_if_replaced(session: Session, video: Video | None, size: int) -> Video | None:
+    """The video already recorded for a path, or None when there is none or it must be redone.
+
+    A failed file that was replaced (re-copied, so its size changed) gets another chance.
+    """
+    if video is not None and video.stage == Stage.failed and video.size_bytes != size:
+        forget_video(session, video)
+        return None
+    return video
 
 
 def forget_video(session: Session, video: Video) -> None:

@@ -85,6 +85,13 @@ def test_ingest_waits_for_growing_files_and_fails_bad_ones(settings: Settings, p
     with session_scope(settings.database_url) as s:
         r = scan(settings, s)
     assert not r.new and not r.failed
+    # The failed file replaced by a good copy is ingested afresh.
+    shutil.copyfile(plate_clip, trip / "empty.mp4")
+    with session_scope(settings.database_url) as s:
+        r = scan(settings, s)
+    assert [n.path for n in r.new] == ["trip1/empty.mp4"] and not r.failed
+    with session_scope(settings.database_url) as s:
+        assert s.exec(select(Video).where(Video.path == "trip1/empty.mp4")).one().stage == Stage.ingested
 
 
 def test_heavy_finalize_archive_cleanup(settings: Settings, plate_clip: Path) -> None:
