@@ -44,11 +44,15 @@ def publish(
     )
 
 
+def heavy_handoff(video_id: str, raw_path: str) -> tuple[str, dict[str, Any], str]:
+    return "heavy", {"video_id": video_id, "raw_path": raw_path}, f"heavy:{video_id}"
+
+
 def next_handoff(video: Video) -> tuple[str, dict[str, Any], str] | None:
     """What must run next for a video in a non-terminal stage: (flow, parameters, key)."""
     vid = video.video_id
     if video.stage == Stage.ingested:
-        return "heavy", {"video_id": vid, "raw_path": video.path}, f"heavy:{vid}"
+        return heavy_handoff(vid, video.path)
     if video.stage == Stage.processed:
         return "finalize", {"video_id": vid}, f"finalize:{vid}"
     if video.stage == Stage.finalized:

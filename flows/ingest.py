@@ -3,9 +3,8 @@
 from prefect import flow, get_run_logger
 
 from dashcam.settings import get_settings
-from flows._handoff import next_handoff, publish
+from flows._handoff import heavy_handoff, publish
 from models.db import check_current, session_scope
-from models.tables import Video
 from tasks.ingest import scan
 
 
@@ -17,10 +16,8 @@ def ingest() -> dict:
     with session_scope(settings.database_url) as session:
         result = scan(settings, session)
     # Published only after the rows are committed; a crash in between is caught by reconcile.
-    with session_scope(settings.database_url) as session:
-        for new in result.new:
-            flow_name, params, key = next_handoff(session.get(Video, new.video_id))
-            publish(flow_name, params, key)
+    for new in result.new:
+        publish(*heavy_handoff(new.video_id, new.path))
     for path, reason in result.failed:
         logger.warning("failed: %s: %s", path, reason)
     logger.info(

@@ -107,7 +107,7 @@ def test_bad_input_fails_cleanly_and_good_clips_still_pass(stack, tmp_path: Path
     bad.mkdir(parents=True)
     (bad / "empty.mp4").write_bytes(b"")
     shutil.copyfile(shared("videos/garmin_mini2/sample-invalid.mp4"), bad / "sample-invalid.mp4")
-    good = render_plate_clip(tmp_path / "good.mp4", text="GD55OOD", seconds=3.0, width=1280, height=720, seed=7)
+    good = render_plate_clip(tmp_path / "good.mp4", text="GD55KHD", seconds=3.0, width=1280, height=720, seed=7)
     data = good.read_bytes()
     (bad / "half.mp4").write_bytes(data[: len(data) // 2])
     shutil.copyfile(good, bad / "2024_0601_090000_00010F.MP4")
