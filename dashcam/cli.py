@@ -178,6 +178,29 @@ def process(
         raise typer.Exit(1)
 
 
+@app.command()
+def sync(
+    address: Annotated[str | None, typer.Option(help="Camera host[:port]; default DASHCAM_CAMERA_ADDRESS.")] = None,
+) -> None:
+    """Copy new clips from the dashcam (Novatek Wi-Fi API) into raw/, once, in this process."""
+    from flows.sync import sync_config
+    from tasks.archive import is_archived
+    from tasks.sync import sync as sync_camera
+
+    _logging()
+    settings = get_settings()
+    address = address or settings.camera_address
+    if not address:
+        typer.echo("error: give --address HOST[:PORT] or set DASHCAM_CAMERA_ADDRESS", err=True)
+        raise typer.Exit(2)
+    raw = settings.volume_root("raw")
+    raw.mkdir(parents=True, exist_ok=True)
+    result = sync_camera(sync_config(settings, address), raw, lambda rel: is_archived(settings, rel))
+    typer.echo(result.summary)
+    if not result.reachable or result.failed:
+        raise typer.Exit(1)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the app database to the newest schema."""
@@ -197,6 +220,18 @@ def bench_handoff(
 
     _logging()
     handoff(get_settings(), clips)
+
+
+@bench_app.command("sync")
+def bench_sync_cmd(
+    files: Annotated[int, typer.Option(help="Clips on the emulated camera.")] = 5,
+    size_mb: Annotated[int, typer.Option(help="Size of each clip in MB.")] = 50,
+) -> None:
+    """Our Wi-Fi sync against plain curl on an emulated camera (loopback), and a no-op sync's cost."""
+    from dashcam.bench_sync import bench_sync
+
+    _logging()
+    bench_sync(files, size_mb)
 
 
 if __name__ == "__main__":

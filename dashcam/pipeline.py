@@ -82,7 +82,7 @@ def process_clip(settings: Settings, rel: str) -> Outcome:
         run_archive(settings, vid)
         with session_scope(url) as session:
             set_archived(session, vid)
-        run_cleanup(settings, vid)
+        run_cleanup(settings, vid, rel)
     with session_scope(url) as session:
         v = session.get(Video, vid)
         assert v is not None

@@ -102,6 +102,14 @@ class Settings(BaseSettings):
     archive_height: int = Field(720, ge=144, le=2160, description="Archival copy height: 720 (default) or 540 to save space.")
     archive_crf: int = Field(28, ge=0, le=51)
 
+    # --- dashcam Wi-Fi sync (indoor-nas), off until a camera address is set ---
+    camera_address: str | None = Field(None, description="Novatek-API camera, host[:port]; unset disables sync.")
+    sync_interval_s: int = Field(60, ge=5)
+    sync_priority: Literal["oldest", "newest", "locked"] = "oldest"
+    sync_grouping: Literal["daily", "weekly", "monthly", "none"] = "daily"
+    sync_keep: str | None = Field(None, description='Delete synced clips this old once archived, e.g. "30d".')
+    sync_max_disk_percent: float | None = Field(90.0, gt=0, le=100)
+
     # --- test hook ---
     fault_delay: dict[str, float] = Field(
         default_factory=dict,

@@ -154,17 +154,18 @@ class Stack:
             "ingest": self.settings.ingest_interval_s,
             "reconcile": self.settings.reconcile_interval_s,
         }
+        # No camera configured: the sync schedule stays off instead of a no-op run every minute.
+        active = {"sync": self.settings.camera_address is not None}
         with get_client(sync_client=True) as client:
             for flow_name, seconds in wanted.items():
                 dep = client.read_deployment_by_name(f"{flow_name}/dashcam")
                 for sched in dep.schedules:
-                    current = getattr(sched.schedule, "interval", None)
-                    if current != timedelta(seconds=seconds):
-                        client.update_deployment_schedule(
-                            dep.id,
-                            sched.id,
-                            schedule=IntervalSchedule(interval=timedelta(seconds=seconds)),
-                        )
+                    client.update_deployment_schedule(
+                        dep.id,
+                        sched.id,
+                        active=active.get(flow_name, True),
+                        schedule=IntervalSchedule(interval=timedelta(seconds=seconds)),
+                    )
 
     def install_automation(self) -> None:
         """Heartbeat-based crash detection for runs whose whole device died (design.md §4)."""

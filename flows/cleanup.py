@@ -7,5 +7,5 @@ from tasks.archive import run_cleanup
 
 
 @flow(name="cleanup", retries=1, retry_delay_seconds=30)
-def cleanup(video_id: str, raw_path: str | None = None) -> list[str]:
-    return run_cleanup(get_settings(), video_id, raw_path)
+def cleanup(video_id: str, raw_path: str, delete_raw: bool = False) -> list[str]:
+    return run_cleanup(get_settings(), video_id, raw_path, delete_raw)

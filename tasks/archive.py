@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from dashcam.settings import Settings
 from tasks import bundle
@@ -57,14 +59,28 @@ def run_archive(settings: Settings, video_id: str) -> ArchiveResult:
     return ArchiveResult(video_id, len(files), total)
 
 
-def run_cleanup(settings: Settings, video_id: str, raw_path: str | None = None) -> list[str]:
-    """Drop the work bundle (intermediates) and, when asked, the raw clip. Returns what was removed."""
+ARCHIVED_MARKS = ".archived"  # on `work`: how the Indoor NAS knows, without the DB, what is safe
+
+
+def _mark(settings: Settings, raw_path: str) -> Path:
+    digest = hashlib.sha256(raw_path.encode()).hexdigest()[:32]
+    return settings.volume_root("work") / ARCHIVED_MARKS / digest
+
+
+def is_archived(settings: Settings, raw_path: str) -> bool:
+    """Whether the pipeline archived this raw clip (read from marks cleanup leaves on `work`)."""
+    return _mark(settings, raw_path).is_file()
+
+
+def run_cleanup(settings: Settings, video_id: str, raw_path: str, delete_raw: bool = False) -> list[str]:
+    """After `archived`: mark the clip archived, drop the work bundle and, when asked, the raw clip."""
+    bundle.write_atomic(_mark(settings, raw_path), f"{video_id}\n{raw_path}\n".encode())
     removed = []
     work = settings.resolve("work", video_id)
     if work.exists():
         shutil.rmtree(work)
         removed.append(f"work/{video_id}")
-    if raw_path:
+    if delete_raw:
         raw = settings.resolve("raw", raw_path)
         if raw.is_file():
             raw.unlink()

@@ -18,7 +18,7 @@ from dashcam.status import status_report
 from models.db import DatabaseError, check_current, session_scope, upgrade
 from models.tables import Frame, Plate, SeenFile, Sighting, Stage, Trip, Video
 from tasks import bundle
-from tasks.archive import run_archive, run_cleanup
+from tasks.archive import is_archived, run_archive, run_cleanup
 from tasks.finalize import apply_bundle, load_bundle
 from tasks.grouping import Observation, group_reads
 from tasks.heavy import run_heavy
@@ -122,8 +122,11 @@ def test_heavy_finalize_archive_cleanup(settings: Settings, plate_clip: Path) ->
     arch = settings.archive_root / new.video_id
     assert (arch / "video_lowres.mp4").is_file() and list((arch / "plates").glob("*_best_crop.jpg"))
     assert res.files == len(list(p for p in arch.rglob("*") if p.is_file())) - 1  # + its manifest
-    removed = run_cleanup(settings, new.video_id)
+    assert not is_archived(settings, new.path)
+    removed = run_cleanup(settings, new.video_id, new.path)
     assert removed == [f"work/{new.video_id}"] and (settings.raw_root / new.path).is_file()
+    assert is_archived(settings, new.path)
+    assert run_cleanup(settings, new.video_id, new.path, delete_raw=True) == [f"raw/{new.path}"]
 
 
 def test_finalize_refuses_tampered_bundle(settings: Settings, plate_clip: Path) -> None:
