@@ -18,10 +18,9 @@ def confirm_archived(video_id: str) -> dict:
         video = set_archived(session, video_id)
         raw_path = video.path
     # Intermediates go now; the raw clip only after the retention period, if one is set.
-    publish("cleanup", {"video_id": video_id}, f"cleanup:{video_id}")
+    publish("cleanup", {"video_id": video_id, "raw_path": raw_path}, f"cleanup:{video_id}")
     if settings.raw_retention_days is not None:
         when = datetime.now(UTC) + timedelta(days=settings.raw_retention_days)
-        publish(
-            "cleanup", {"video_id": video_id, "raw_path": raw_path}, f"cleanup-raw:{video_id}", when
-        )
+        params = {"video_id": video_id, "raw_path": raw_path, "delete_raw": True}
+        publish("cleanup", params, f"cleanup-raw:{video_id}", when)
     return {"stage": video.stage}
