@@ -201,6 +201,47 @@ def sync(
         raise typer.Exit(1)
 
 
+@app.command()
+def gps(
+    video: Annotated[Path | None, typer.Argument(help="A clip: its embedded GPS, or a sidecar log.")] = None,
+    sidecar: Annotated[list[Path] | None, typer.Option(help="GPS log(s) for the clip (NMEA, GPX, 70mai, Kaiser Bass).")] = None,
+    trip: Annotated[str | None, typer.Option(help="A trip_id: its videos' tracks from the app DB instead.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv, gpx or json.")] = "json",
+) -> None:
+    """Print a clip's (or a trip's) GPS track as CSV, GPX or JSON."""
+    from tasks.gps import NoGps, find_sidecars, read_track, to_csv, to_gpx, to_json
+
+    if fmt not in ("csv", "gpx", "json"):
+        typer.echo(f"error: --format must be csv, gpx or json, not {fmt!r}", err=True)
+        raise typer.Exit(2)
+    if trip:
+        from dashcam.tracks import trip_tracks
+
+        tracks = trip_tracks(get_settings().database_url, trip)
+        if not tracks:
+            typer.echo(f"error: trip {trip!r} has no GPS points in the app DB", err=True)
+            raise typer.Exit(1)
+        name = trip
+    elif video is not None:
+        if not video.is_file():
+            typer.echo(f"error: {video}: no such file", err=True)
+            raise typer.Exit(2)
+        track = read_track(video, sidecars=sidecar or find_sidecars(video))
+        if isinstance(track, NoGps):
+            typer.echo(f"error: {video.name}: no GPS: {track.reason}", err=True)
+            raise typer.Exit(1)
+        tracks, name = [track], video.stem
+    else:
+        typer.echo("error: give a VIDEO or --trip TRIP_ID", err=True)
+        raise typer.Exit(2)
+    if fmt == "gpx":
+        typer.echo(to_gpx(tracks, name))
+    elif fmt == "json":
+        typer.echo(json.dumps([p for t in tracks for p in json.loads(to_json(t))], indent=1))
+    else:
+        typer.echo("".join(to_csv(t) if i == 0 else to_csv(t).split("\n", 1)[1] for i, t in enumerate(tracks)), nl=False)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the app database to the newest schema."""

@@ -52,6 +52,10 @@ class Video(SQLModel, table=True):
     height: int | None = None
     codec: str | None = None
     has_gps: bool = False
+    gps_source: str | None = Field(default=None, description="novatek, 70mai, gopro, nmea, ... or None")
+    gps_note: str | None = Field(default=None, sa_column=Column(Text), description="why there is no GPS")
+    clock_offset_s: float | None = Field(default=None, description="camera clock minus UTC, seconds")
+    started_at_utc: datetime | None = Field(default=None, index=True)
     stage: str = Field(default=Stage.ingested, index=True)
     error: str | None = Field(default=None, sa_column=Column(Text))
     attempts: int = 0
@@ -103,6 +107,7 @@ class Plate(SQLModel, table=True):
     )
     best_crop: str | None = Field(default=None, description="relative to the archive volume")
     best_frame_s: float | None = None
+    first_seen_utc: datetime | None = Field(default=None, index=True)
     lat: float | None = None
     lon: float | None = None
 
@@ -122,8 +127,12 @@ class Sighting(SQLModel, table=True):
     det_confidence: float
     text: str | None = Field(default=None, index=True)
     confidence: float | None = None
+    time_utc: datetime | None = Field(default=None, index=True)
     lat: float | None = None
     lon: float | None = None
+    speed_mps: float | None = None
+    bearing_deg: float | None = None
+    gps_gap_s: float | None = Field(default=None, description="seconds to the nearest fix")
 
     __table_args__ = (Index("ix_sighting_video_frame", "video_id", "frame_s"),)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, delete
 
 from dashcam.settings import Settings
-from models.tables import PER_VIDEO_TABLES, Frame, Plate, Sighting, Stage, Video, utcnow
+from models.tables import PER_VIDEO_TABLES, Frame, GpsPoint, Plate, Sighting, Stage, Video, utcnow
 from tasks import bundle
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,16 @@ def apply_bundle(
         return FinalizeResult(video_id, Stage.failed, video.error)
 
     start = video.recorded_at
+    gps = det.get("gps") or {}
+    video.gps_source, video.gps_note = gps.get("source"), gps.get("note")
+    video.clock_offset_s = gps.get("camera_clock_offset_s")
+    video.started_at_utc = _utc(gps.get("start_utc"))
+    video.has_gps = bool(gps.get("points"))
+    for p in gps.get("points", []):
+        session.add(
+            GpsPoint(video_id=video_id, offset_s=p["offset_s"], time_utc=_utc(p["time_utc"]), lat=p["lat"],
+                     lon=p["lon"], speed_mps=p["speed_mps"], bearing_deg=p["bearing_deg"])
+        )
 
     def camera_time(offset: float):  # noqa: ANN202
         return start + timedelta(seconds=offset) if start else None
@@ -91,6 +101,9 @@ def apply_bundle(
                 first_seen_at=camera_time(p["first_seen_s"]),
                 best_crop=archive_path(video_id, p["best_crop"]),
                 best_frame_s=p["best_frame_s"],
+                first_seen_utc=_utc(p.get("first_seen_utc")),
+                lat=p.get("lat"),
+                lon=p.get("lon"),
             )
         )
     session.flush()  # plates before the rows that point at them
@@ -123,6 +136,12 @@ def apply_bundle(
                 det_confidence=s["det_confidence"],
                 text=s["text"],
                 confidence=s["confidence"],
+                time_utc=_utc(s.get("time_utc")),
+                lat=s.get("lat"),
+                lon=s.get("lon"),
+                speed_mps=s.get("speed_mps"),
+                bearing_deg=s.get("bearing_deg"),
+                gps_gap_s=s.get("gps_gap_s"),
             )
         )
     video.plate_count = len(det["plates"])
@@ -131,6 +150,10 @@ def apply_bundle(
     video.finalized_at = utcnow()
     session.add(video)
     return FinalizeResult(video_id, Stage.finalized)
+
+
+def _utc(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value).astimezone(UTC) if value else None
 
 
 def fail_video(session: Session, video_id: str, reason: str) -> None:

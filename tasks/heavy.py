@@ -11,7 +11,7 @@ import logging
 import shutil
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -21,8 +21,10 @@ import numpy as np
 
 from dashcam.settings import Settings
 from tasks import bundle
+from tasks.gps import Aligned, NoGps, align, find_sidecars, read_track
 from tasks.grouping import Observation, PlateGroup, group_reads
 from tasks.media import MediaError, VideoInfo, iter_frames, probe, transcode_lowres
+from tasks.naming import parse_clip_name
 from tasks.plates import OnnxPlateDetector, PlateDetector, PlateReader, RapidOcrReader, crop_plate
 
 log = logging.getLogger(__name__)
@@ -79,6 +81,7 @@ def run_heavy(settings: Settings, video_id: str, raw_path: str) -> HeavyResult:
             raise MediaError(f"{raw_path}: the file is no longer in the raw volume ({src})")
         info = probe(src)
         detections = read_video(settings, video_id, src, info, scratch)
+        attach_gps(detections, src, info)
         settings.fault_pause("heavy")
         log.info(
             "heavy %s: transcoding the archival copy to %dp", video_id, settings.archive_height
@@ -204,8 +207,50 @@ def read_video(
             for i, o in enumerate(obs)
         ],
         "plates": plates,
-        "gps": [],  # filled by the GPS readers (issue 3)
+        "gps": {"source": None, "note": "not read yet", "points": []},  # see attach_gps
         "timings": {"detect_s": round(t_det, 3), "ocr_s": round(t_ocr, 3), "frames": n},
+    }
+
+
+def attach_gps(detections: dict[str, Any], src: Path, info: VideoInfo) -> None:
+    """The clip's track (embedded or sidecar) and a position for every sighting and plate."""
+    track = read_track(src, sidecars=find_sidecars(src), duration_s=info.duration_s)
+    if isinstance(track, NoGps):
+        detections["gps"] = {"source": None, "note": track.reason, "points": []}
+        log.info("heavy: %s has no GPS: %s", src.name, track.reason)
+        return
+    name = parse_clip_name(src.name)
+    start_utc = None
+    if name.recorded_at is not None and track.camera_clock_offset_s is not None:
+        start_utc = name.recorded_at.replace(tzinfo=UTC) - timedelta(seconds=track.camera_clock_offset_s)
+    detections["gps"] = {
+        "source": track.source,
+        "note": None,
+        "camera_clock_offset_s": track.camera_clock_offset_s,
+        "start_utc": start_utc.isoformat() if start_utc else None,
+        "points": [
+            {"offset_s": f.offset_s, "time_utc": f.time.isoformat() if f.time else None, "lat": f.lat,
+             "lon": f.lon, "speed_mps": f.speed_mps, "bearing_deg": f.bearing_deg}
+            for f in track.valid_fixes
+            if f.offset_s is not None
+        ],
+    }
+    rows = detections["sightings"]
+    for row, pos in zip(rows, align(track, [r["frame_s"] for r in rows], start_utc), strict=True):
+        row.update(_position(pos))
+    for plate in detections["plates"]:
+        [pos] = align(track, [plate["best_frame_s"]], start_utc)
+        plate.update({k: v for k, v in _position(pos).items() if k in ("lat", "lon")})
+        first = start_utc + timedelta(seconds=plate["first_seen_s"]) if start_utc else None
+        plate["first_seen_utc"] = first.isoformat() if first else None
+
+
+def _position(pos: Aligned | None) -> dict[str, Any]:
+    if pos is None:
+        return {}
+    return {
+        "lat": pos.lat, "lon": pos.lon, "speed_mps": pos.speed_mps, "bearing_deg": pos.bearing_deg,
+        "time_utc": pos.time.isoformat() if pos.time else None, "gps_gap_s": round(pos.gap_s, 3),
     }
 
 

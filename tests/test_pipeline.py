@@ -194,3 +194,47 @@ def test_process_real_clip(settings: Settings) -> None:
     [out] = process_paths(settings, [src])
     assert out.stage == Stage.archived
     assert ffprobe_height(settings.archive_root / out.video_id / "video_lowres.mp4") == 540  # never upscaled
+
+
+def test_heavy_aligns_sightings_with_embedded_gps(settings: Settings, plate_clip: Path) -> None:
+    """A clip with a GPS track (BlackVue NMEA box, real sentences) gets positions on its sightings."""
+    from datetime import UTC, datetime
+
+    from tests.gps_mp4 import add_blackvue
+
+    nmea = shared("gps/gpsbabel_nmea/nmea").read_text().splitlines()[:60]
+    stamped = []
+    for line in nmea:  # BlackVue prefixes each sentence with the recorder's Unix time in ms
+        hhmmss = line.split(",")[1][:6] if line.startswith(("$GPRMC", "$GPGGA")) else "032908"
+        when = datetime(2004, 8, 7, int(hhmmss[:2]), int(hhmmss[2:4]), int(hhmmss[4:6]), tzinfo=UTC)
+        stamped.append(f"[{int(when.timestamp() * 1000)}]{line}")
+    upgrade(settings.database_url)
+    (settings.raw_root / "t").mkdir(parents=True)
+    add_blackvue(plate_clip, settings.raw_root / "t" / "20040807_052908_NF.mp4", stamped)
+    with session_scope(settings.database_url) as s:
+        new = scan(settings, s).new[0]
+    run_heavy(settings, new.video_id, new.path)
+    m, det = load_bundle(settings, new.video_id)
+    with session_scope(settings.database_url) as s:
+        apply_bundle(s, new.video_id, m, det)
+    with session_scope(settings.database_url) as s:
+        v = s.get(Video, new.video_id)
+        assert v.has_gps and v.gps_source == "blackvue" and v.clock_offset_s == 7200.0
+        assert v.started_at_utc.replace(tzinfo=UTC) == datetime(2004, 8, 7, 3, 29, 8, tzinfo=UTC)
+        from models.tables import GpsPoint
+
+        assert s.exec(select(GpsPoint).where(GpsPoint.video_id == v.video_id)).first() is not None
+        sightings = s.exec(select(Sighting).where(Sighting.video_id == v.video_id)).all()
+        assert sightings and all(x.lat is not None and x.lon is not None for x in sightings)
+        assert all(abs(x.lat - sightings[0].lat) < 0.01 for x in sightings)  # one short drive
+        assert all(x.time_utc is not None and x.time_utc.year == 2004 for x in sightings)
+        plate = s.exec(select(Plate).where(Plate.video_id == v.video_id)).first()
+        assert plate.lat is not None and plate.first_seen_utc is not None
+
+
+def test_heavy_without_gps_says_why(settings: Settings, plate_clip: Path) -> None:
+    upgrade(settings.database_url)
+    [out] = process_paths(settings, [plate_clip])
+    with session_scope(settings.database_url) as s:
+        v = s.get(Video, out.video_id)
+        assert not v.has_gps and v.gps_note and "gps" in v.gps_note.lower()
