@@ -47,10 +47,8 @@ def handoff_gaps(api_flow_runs: list, flow_names: dict) -> dict[str, list[float]
 
 
 def handoff(base: Settings, clips: int) -> None:
-    from prefect.client.orchestration import get_client
-
     from dashcam.cli import wait_for_terminal
-    from dashcam.stack import Stack
+    from dashcam.stack import Stack, client
     from tasks.synthetic import render_plate_clip
 
     with tempfile.TemporaryDirectory(prefix="dashcam-bench-") as tmp:
@@ -87,9 +85,9 @@ def handoff(base: Settings, clips: int) -> None:
             t0 = time.monotonic()
             wait_for_terminal(settings, clips, 900)
             wall = time.monotonic() - t0
-            with get_client(sync_client=True) as client:
-                names = {f.id: f.name for f in client.read_flows()}
-                runs = all_flow_runs(client)
+            with client(settings) as c:
+                names = {f.id: f.name for f in c.read_flows()}
+                runs = all_flow_runs(c)
         finally:
             stack.stop()
     gaps = handoff_gaps(runs, names)

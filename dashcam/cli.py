@@ -89,6 +89,7 @@ def wait_for_terminal(settings, n_clips: int, timeout: float) -> dict:  # noqa: 
     """Trigger ingest until every clip is in the DB, then wait until all are archived or failed."""
     from prefect.deployments import run_deployment
 
+    from dashcam.stack import prefect_api
     from dashcam.status import status_report
 
     deadline = time.monotonic() + timeout
@@ -98,7 +99,8 @@ def wait_for_terminal(settings, n_clips: int, timeout: float) -> dict:  # noqa: 
         report = status_report(settings.database_url)
         known = len(report["videos"])
         if known < n_clips and time.monotonic() >= next_ingest:
-            run_deployment("ingest/dashcam", timeout=0, as_subflow=False)
+            with prefect_api(settings):
+                run_deployment("ingest/dashcam", timeout=0, as_subflow=False)
             next_ingest = time.monotonic() + max(2.0, settings.stable_seconds)
         line = "  ".join(f"{s}: {n}" for s, n in report["counts"].items() if n)
         if line != last:

@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -30,6 +31,27 @@ AUTOMATION_NAME = "dashcam: crash runs whose heartbeat stopped"
 
 class StackError(RuntimeError):
     pass
+
+
+@contextlib.contextmanager
+def prefect_api(settings: Settings) -> Iterator[None]:
+    """Point this process's Prefect client at the stack's API.
+
+    Prefect reads PREFECT_API_URL once, when it is first imported; a process that talks to more
+    than one server in its life (tests, benchmarks) must say which one each time.
+    """
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: settings.prefect_api_url}):
+        yield
+
+
+@contextlib.contextmanager
+def client(settings: Settings) -> Iterator:
+    from prefect.client.orchestration import get_client
+
+    with prefect_api(settings), get_client(sync_client=True) as c:
+        yield c
 
 
 def _prefect_bin() -> str:
@@ -147,7 +169,6 @@ class Stack:
 
     def apply_schedules(self) -> None:
         """prefect.yaml holds default intervals; the settings win."""
-        from prefect.client.orchestration import get_client
         from prefect.client.schemas.schedules import IntervalSchedule
 
         wanted = {
@@ -156,11 +177,11 @@ class Stack:
         }
         # No camera configured: the sync schedule stays off instead of a no-op run every minute.
         active = {"sync": self.settings.camera_address is not None}
-        with get_client(sync_client=True) as client:
+        with client(self.settings) as c:
             for flow_name, seconds in wanted.items():
-                dep = client.read_deployment_by_name(f"{flow_name}/dashcam")
+                dep = c.read_deployment_by_name(f"{flow_name}/dashcam")
                 for sched in dep.schedules:
-                    client.update_deployment_schedule(
+                    c.update_deployment_schedule(
                         dep.id,
                         sched.id,
                         active=active.get(flow_name, True),
@@ -200,13 +221,14 @@ class Stack:
                 )
             ],
         )
-        try:
-            existing = Automation.read(name=AUTOMATION_NAME)
-        except ValueError:
-            existing = None
-        if existing is not None:
-            existing.delete()
-        automation.create()
+        with prefect_api(self.settings):
+            try:
+                existing = Automation.read(name=AUTOMATION_NAME)
+            except ValueError:
+                existing = None
+            if existing is not None:
+                existing.delete()
+            automation.create()
 
     def check_pools_match_yaml(self) -> None:
         import yaml

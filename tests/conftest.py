@@ -90,14 +90,11 @@ def running_stack(tmp: Path, **overrides: object) -> Iterator:
         os.environ.update(saved)
 
 
-@contextmanager
-def prefect_client(settings: Settings) -> Iterator:
+def prefect_client(settings: Settings):
     """A sync Prefect client for this stack, whatever this process's Prefect settings were at import."""
-    from prefect.client.orchestration import get_client
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from dashcam.stack import client
 
-    with temporary_settings(updates={PREFECT_API_URL: settings.prefect_api_url}), get_client(sync_client=True) as c:
-        yield c
+    return client(settings)
 
 
 def runs_by_flow(settings: Settings) -> dict[str, list]:

@@ -91,7 +91,13 @@ def assert_archived_once(stack, video_id: str) -> None:
             return v is not None and v.stage in ("archived", "failed") and v
     v = wait_for(archived, 420, f"{video_id} to end", every=2)
     assert v.stage == "archived", v.error
-    runs = runs_by_flow(s)
+
+    def cleaned():  # cleanup is published right after the DB says archived
+        runs = runs_by_flow(s)
+        done = [r for r in runs.get("cleanup", []) if r.parameters.get("video_id") == video_id and r.state_name == "Completed"]
+        return runs if done else None
+
+    runs = wait_for(cleaned, 120, f"cleanup of {video_id}", every=2)
     heavy_runs = [r for r in runs["heavy"] if r.parameters["video_id"] == video_id]
     assert len(heavy_runs) == 1, "a crashed run is rescheduled, not duplicated"
     for name in DOWNSTREAM:
