@@ -77,7 +77,7 @@ def process_clip(settings: Settings, rel: str) -> Outcome:
         manifest, det = load_bundle(settings, vid)
         with session_scope(url) as session:
             mark_processed(session, vid)
-            stage = apply_bundle(session, vid, manifest, det).stage
+            stage = apply_bundle(session, vid, manifest, det, settings).stage
     if stage == Stage.finalized:
         run_archive(settings, vid)
         with session_scope(url) as session:

@@ -116,6 +116,11 @@ class Settings(BaseSettings):
         description='Crash tests only: seconds to pause in the middle of a stage, e.g. {"heavy": 20}.',
     )
 
+    # --- trips ---
+    harsh_brake_mps2: float = Field(4.0, gt=0, description="Speed drop per second that counts as harsh braking.")
+    harsh_accel_mps2: float = Field(3.5, gt=0, description="Speed gain per second that counts as harsh acceleration.")
+    track_simplify_m: float = Field(5.0, ge=0, description="Tolerance of the trip track drawn on maps.")
+
     # --- retention ---
     raw_retention_days: float | None = Field(
         None,

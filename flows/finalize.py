@@ -18,7 +18,7 @@ def finalize(video_id: str) -> dict:
         mark_processed(session, video_id)
     settings.fault_pause("finalize")
     with session_scope(settings.database_url) as session:
-        result = apply_bundle(session, video_id, manifest, detections)
+        result = apply_bundle(session, video_id, manifest, detections, settings)
     if result.stage == Stage.failed:
         get_run_logger().warning("video %s failed: %s", video_id, result.error)
         return {"stage": result.stage, "error": result.error}

@@ -35,6 +35,24 @@ class Trip(SQLModel, table=True):
     started_at: NaiveDatetime | None = Field(default=None, index=True, description="camera clock")
     ended_at: NaiveDatetime | None = None
     video_count: int = 0
+    # Figures from the GPS of its videos, recomputed whenever one of them is finalized.
+    distance_m: float | None = None
+    duration_s: float | None = None
+    avg_speed_mps: float | None = None
+    max_speed_mps: float | None = None
+    track_json: str | None = Field(default=None, sa_column=Column(Text), description="[[lat, lon], ...] simplified")
+
+
+class TripEvent(SQLModel, table=True):
+    """Something a driver would want to find again: harsh braking or acceleration."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    trip_id: str = Field(foreign_key="trip.trip_id", index=True)
+    kind: str = Field(index=True)
+    time_utc: datetime | None = Field(default=None, index=True)
+    lat: float
+    lon: float
+    value_mps2: float
 
 
 class Video(SQLModel, table=True):

@@ -7,11 +7,23 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlmodel import Session, delete
+from sqlmodel import Session, delete, select
 
 from dashcam.settings import Settings
-from models.tables import PER_VIDEO_TABLES, Frame, GpsPoint, Plate, Sighting, Stage, Video, utcnow
-from tasks import bundle
+from models.tables import (
+    PER_VIDEO_TABLES,
+    Frame,
+    GpsPoint,
+    Plate,
+    Sighting,
+    Stage,
+    Trip,
+    TripEvent,
+    Video,
+    utcnow,
+)
+from tasks import bundle, trips
+from tasks.trips import Point
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +69,12 @@ def mark_processed(session: Session, video_id: str) -> Video:
 
 
 def apply_bundle(
-    session: Session, video_id: str, manifest: dict, det: dict | None
+    session: Session, video_id: str, manifest: dict, det: dict | None, settings: Settings | None = None
 ) -> FinalizeResult:
-    """Replace everything this video owns with the bundle's content (re-runs never append)."""
+    """Replace everything this video owns with the bundle's content (re-runs never append).
+
+    With `settings`, the video's trip figures and events are recomputed in the same transaction.
+    """
     video = session.get(Video, video_id)
     if video is None:
         raise LookupError(f"video {video_id} is not in the database")
@@ -149,7 +164,44 @@ def apply_bundle(
     video.stage, video.error = Stage.finalized, None
     video.finalized_at = utcnow()
     session.add(video)
+    if settings is not None:
+        update_trip(session, video.trip_id, settings.harsh_brake_mps2, settings.harsh_accel_mps2,
+                    settings.track_simplify_m)
     return FinalizeResult(video_id, Stage.finalized)
+
+
+def update_trip(session: Session, trip_id: str | None, brake_mps2: float, accel_mps2: float,
+                simplify_m: float) -> Trip | None:
+    """Recompute a trip's figures, simplified track and events from all its videos' GPS points."""
+    trip = session.get(Trip, trip_id) if trip_id else None
+    if trip is None:
+        return None
+    session.flush()
+    rows = session.exec(
+        select(GpsPoint)
+        .join(Video, GpsPoint.video_id == Video.video_id)  # type: ignore[arg-type]
+        .where(Video.trip_id == trip_id)
+        .order_by(Video.recorded_at, GpsPoint.offset_s)  # type: ignore[arg-type]
+    ).all()
+    points = [Point(_aware(r.time_utc), r.lat, r.lon, r.speed_mps) for r in rows]
+    session.exec(delete(TripEvent).where(TripEvent.trip_id == trip_id))  # type: ignore[arg-type]
+    if not points:
+        trip.distance_m = trip.duration_s = trip.avg_speed_mps = trip.max_speed_mps = None
+        trip.track_json = None
+    else:
+        figures = trips.stats(points)
+        trip.distance_m, trip.duration_s = figures.distance_m, figures.duration_s
+        trip.avg_speed_mps, trip.max_speed_mps = figures.avg_speed_mps, figures.max_speed_mps
+        trip.track_json = json.dumps(trips.simplify(points, simplify_m))
+        for e in trips.harsh_events(points, brake_mps2, accel_mps2):
+            session.add(TripEvent(trip_id=trip.trip_id, kind=e.kind, time_utc=e.time, lat=e.lat, lon=e.lon,
+                                  value_mps2=e.value_mps2))
+    session.add(trip)
+    return trip
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def _utc(value: str | None) -> datetime | None:

@@ -216,7 +216,7 @@ def test_heavy_aligns_sightings_with_embedded_gps(settings: Settings, plate_clip
     run_heavy(settings, new.video_id, new.path)
     m, det = load_bundle(settings, new.video_id)
     with session_scope(settings.database_url) as s:
-        apply_bundle(s, new.video_id, m, det)
+        apply_bundle(s, new.video_id, m, det, settings)
     with session_scope(settings.database_url) as s:
         v = s.get(Video, new.video_id)
         assert v.has_gps and v.gps_source == "blackvue" and v.clock_offset_s == 7200.0
@@ -230,6 +230,8 @@ def test_heavy_aligns_sightings_with_embedded_gps(settings: Settings, plate_clip
         assert all(x.time_utc is not None and x.time_utc.year == 2004 for x in sightings)
         plate = s.exec(select(Plate).where(Plate.video_id == v.video_id)).first()
         assert plate.lat is not None and plate.first_seen_utc is not None
+        trip = s.get(Trip, v.trip_id)  # figures recomputed with the video
+        assert trip.distance_m > 0 and trip.duration_s > 0 and json.loads(trip.track_json)
 
 
 def test_heavy_without_gps_says_why(settings: Settings, plate_clip: Path) -> None:
