@@ -265,6 +265,15 @@ def bench_handoff(
     handoff(get_settings(), clips)
 
 
+@bench_app.command("search")
+def bench_search_cmd() -> None:
+    """Fuzzy search, wildcard search and the Plate page's queries on 1,000,000 generated sightings."""
+    from dashcam.bench_search import bench_search
+
+    _logging()
+    bench_search()
+
+
 @bench_app.command("sync")
 def bench_sync_cmd(
     files: Annotated[int, typer.Option(help="Clips on the emulated camera.")] = 5,

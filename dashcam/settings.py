@@ -116,6 +116,12 @@ class Settings(BaseSettings):
         description='Crash tests only: seconds to pause in the middle of a stage, e.g. {"heavy": 20}.',
     )
 
+    # --- dashboard ---
+    dashboard_port: int = 8501
+    dashboard_address: str = Field("127.0.0.1", description="Loopback unless you mean to serve the LAN.")
+    map_tile_url: str | None = Field(None, description="Raster tiles {z}/{x}/{y}; unset: maps without a basemap (offline).")
+    media_base_url: str | None = Field(None, description="Where browsers fetch archive media; unset: read from the archive volume.")
+
     # --- trips ---
     harsh_brake_mps2: float = Field(4.0, gt=0, description="Speed drop per second that counts as harsh braking.")
     harsh_accel_mps2: float = Field(3.5, gt=0, description="Speed gain per second that counts as harsh acceleration.")

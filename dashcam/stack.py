@@ -63,6 +63,7 @@ class Stack:
     settings: Settings
     server: subprocess.Popen | None = None
     workers: dict[str, subprocess.Popen] = field(default_factory=dict)
+    dashboard: subprocess.Popen | None = None
     _logs: list = field(default_factory=list)
 
     # --- processes ---
@@ -134,6 +135,15 @@ class Stack:
         proc = self._spawn(f"worker-{device}", args)
         self.workers[device] = proc
         return proc
+
+    def start_dashboard(self) -> None:
+        from dashboard.launch import streamlit_command
+
+        self.dashboard = self._spawn("dashboard", streamlit_command(self.settings))
+
+    @property
+    def dashboard_url(self) -> str:
+        return f"http://{self.settings.dashboard_address}:{self.settings.dashboard_port}"
 
     def start_workers(self) -> None:
         for device in DEVICES:
@@ -274,8 +284,9 @@ class Stack:
 
     def stop(self) -> None:
         """Workers first (all at once, bounded), then the server; nothing is left running."""
-        _stop(list(self.workers.values()), 10, twice=True)
+        _stop(list(self.workers.values()) + ([self.dashboard] if self.dashboard else []), 10, twice=True)
         self.workers.clear()
+        self.dashboard = None
         if self.server is not None:
             _stop([self.server], 15)
             self.server = None

@@ -69,6 +69,7 @@ def running_stack(tmp: Path, **overrides: object) -> Iterator:
     values: dict = {
         "data_dir": tmp,
         "prefect_port": port,
+        "dashboard_port": free_port(),
         "prefect_api_url": f"http://127.0.0.1:{port}/api",
         "ingest_interval_s": 3,
         "reconcile_interval_s": 10,

@@ -170,6 +170,7 @@ def test_dashcam_up_starts_everything_and_ctrl_c_stops_it(tmp_path: Path) -> Non
 
     port = free_port()
     env = {**os.environ, "DASHCAM_DATA_DIR": str(tmp_path / "data"), "DASHCAM_PREFECT_PORT": str(port),
+           "DASHCAM_DASHBOARD_PORT": str(free_port()),
            "DASHCAM_PREFECT_API_URL": f"http://127.0.0.1:{port}/api"}
     env.pop("PREFECT_API_URL", None)
     up = subprocess.Popen([sys.executable, "-m", "dashcam.cli", "up"], env=env, stdout=subprocess.PIPE,
@@ -194,6 +195,7 @@ def test_dashcam_up_starts_everything_and_ctrl_c_stops_it(tmp_path: Path) -> Non
             )
             assert environ["DO_NOT_TRACK"] == "1" and environ["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"
         assert (tmp_path / "data" / "logs" / "worker-workhorse.log").is_file()
+        assert any("streamlit run" in c for c in cmdlines.values()), "the dashboard starts with the rest"
     finally:
         up.send_signal(signal.SIGINT)
         up.wait(60)

@@ -1,0 +1,87 @@
+"""Plate: best crop and alternates, every sighting of the text, where, and how sure."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import queries
+from dashboard.fuzzy import normalize
+from dashboard.pages._ui import (
+    db,
+    fmt_conf,
+    link,
+    map_points,
+    mark,
+    show_image,
+    show_map,
+    watch_entries,
+)
+
+st.title("Plate")
+
+with db() as s:
+    text = st.query_params.get("text")
+    plate_id = st.query_params.get("plate_id")
+    if plate_id and not text:
+        p = queries.get_plate(s, plate_id)
+        text = p["text"] if p else None
+    text = st.text_input("Plate text", value=text or "", key="plate_text").strip()
+    if not text:
+        st.info("Enter a plate text, or open one from Search, a video or the home page.")
+        st.stop()
+    text = normalize(text)
+    entries = watch_entries(s)
+    hit = mark(text, entries)
+    st.header(f"{text} {hit}".strip())
+
+    crops = queries.plate_crops(s, text)
+    if not crops:
+        st.warning(f"{text} was never seen. Try Search for near matches.")
+        st.markdown(f"[Search for {text}]({link('search', q=text)})")
+        st.stop()
+    best, alternates = crops[0], crops[1:]
+    c1, c2 = st.columns([1, 2])
+    with c1:
+        show_image(best["best_crop"], caption=f"best crop {fmt_conf(best['confidence'])}")
+    with c2:
+        timeline = queries.plate_timeline(s, text)
+        plates = queries.plates_by_text(s, text)
+        videos = {r["video_id"] for r in timeline}
+        trips = {r["trip_id"] for r in timeline if r["trip_id"]}
+        st.metric("Sightings", len(timeline))
+        st.caption(f"in {len(plates)} plate group(s), {len(videos)} video(s), {len(trips)} trip(s)")
+    if alternates:
+        st.subheader("Alternate crops")
+        cols = st.columns(min(4, len(alternates)))
+        for i, a in enumerate(alternates):
+            with cols[i % len(cols)]:
+                show_image(a["best_crop"], caption=f"{a['video_id']} {fmt_conf(a['confidence'])}")
+
+    st.subheader("Timeline")
+    st.dataframe(pd.DataFrame([{
+        "seen (camera)": r["seen_at"], "UTC": r["time_utc"], "trip": r["trip_id"],
+        "video": link("video", video_id=r["video_id"], t=r["frame_s"]), "frame s": r["frame_s"],
+        "read": r["text"], "confidence": r["confidence"],
+    } for r in timeline]), hide_index=True, column_config={
+        "video": st.column_config.LinkColumn(display_text=r"video_id=([^&]*)"),
+        "confidence": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f"),
+    })
+    for vid in sorted(videos)[:20]:
+        first = min(r["frame_s"] for r in timeline if r["video_id"] == vid)
+        st.markdown(f"- ▶ [{vid} at {first:.1f} s]({link('video', video_id=vid, t=first)})")
+
+    st.subheader("Where")
+    show_map(map_points([{**r, "text": text} for r in timeline], entries), key="plate_map")
+
+    st.subheader("Confidence")
+    breakdown = queries.confidence_breakdown(timeline)
+    c1, c2 = st.columns(2)
+    with c1:
+        st.caption("OCR confidence of each sighting")
+        st.bar_chart(pd.DataFrame({"sightings": list(breakdown["histogram"].values())},
+                                  index=list(breakdown["histogram"].keys())))
+    with c2:
+        st.caption("What OCR read, frame by frame")
+        st.dataframe(pd.DataFrame([{"read": k, "frames": n} for k, n in breakdown["reads"].items()]),
+                     hide_index=True)

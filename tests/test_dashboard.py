@@ -1,0 +1,293 @@
+"""Dashboard: every page through Streamlit's AppTest on a seeded DB, plus the pure parts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import Session
+
+from dashboard import fuzzy, media, queries
+from dashboard.seed import seed_demo
+from dashboard.watchlist import add_entry, list_entries, match, remove_entry
+from models.db import get_engine
+
+APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+TIMEOUT = 30  # the CI machine is slow
+
+
+# --------------------------------------------------------------------------- pure functions
+
+
+def test_canonical_form_folds_ocr_confusions() -> None:
+    assert fuzzy.canon("kx5o1-zg") == fuzzy.canon("KXSOIZ6") == "KX50126"
+    assert fuzzy.canon("B8") == "88"
+
+
+@pytest.mark.parametrize(
+    ("query", "text", "expected"),
+    [
+        ("AB123CD", "AB123CD", 0),
+        ("A8I23CD", "AB123CD", 1),  # B/8, I/1
+        ("AB123CE", "AB123CD", 2),  # one substitution
+        ("AB12CD", "AB123CD", 2),  # one missing
+        ("AB1234CD", "AB123CD", 2),  # one extra
+        ("AB999CD", "AB123CD", 9),
+    ],
+)
+def test_closeness(query: str, text: str, expected: int) -> None:
+    assert fuzzy.closeness(query, text) == expected
+
+
+def test_neighbours_cover_every_single_edit() -> None:
+    n = fuzzy.neighbours("AB1")
+    for near in ("A81", "AB", "B1", "XAB1", "AB1X", "AC1"):
+        assert fuzzy.canon(near) in n
+    assert fuzzy.canon("XY9") not in n
+
+
+def test_wildcards() -> None:
+    assert fuzzy.wildcard_match("AB?23*", "AB123CD")
+    assert fuzzy.wildcard_match("*CD", "AB123CD")
+    assert fuzzy.wildcard_match("A8*", "AB123CD")  # wildcards are OCR-forgiving too
+    assert not fuzzy.wildcard_match("AB?CD", "AB123CD")
+    assert fuzzy.literal_prefix(fuzzy.wildcard_glob("ab1?x*")) == "A81"
+    assert fuzzy.wildcard_glob("A[B]*") == "A8*"  # GLOB syntax from the user is stripped
+
+
+def test_canon_sql_matches_the_migration_index() -> None:
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "models/migrations/versions/0003_watchlist.py"
+    spec = importlib.util.spec_from_file_location("m0003", path)
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert fuzzy.canon_sql("text") == mod.CANON_TEXT
+
+
+def test_safe_path_refuses_escapes(tmp_path: Path) -> None:
+    root = tmp_path / "archive"
+    (root / "v1").mkdir(parents=True)
+    (root / "v1" / "a.jpg").write_bytes(b"x")
+    (tmp_path / "secret.txt").write_text("no")
+    (root / "v1" / "link.jpg").symlink_to(tmp_path / "secret.txt")
+    assert media.safe_path(root, "v1/a.jpg") == (root / "v1" / "a.jpg").resolve()
+    for bad in ("../secret.txt", "v1/../../secret.txt", str(tmp_path / "secret.txt"),
+                "v1/link.jpg", "", None, "v1", "v1/missing.jpg", "v1/a.jpg\x00.png"):
+        assert media.safe_path(root, bad) is None, bad
+
+
+def test_media_url_refuses_escapes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dashboard import config
+
+    monkeypatch.setattr(config, "MEDIA_BASE_URL", "http://nas.lan/archive/")
+    assert media.media_url("v1/plates/a b.jpg") == "http://nas.lan/archive/v1/plates/a%20b.jpg"
+    assert media.media_url("../x") is None
+    assert media.media_url("/etc/passwd") is None
+
+
+# --------------------------------------------------------------------------- seeded DB
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    root = tmp_path_factory.mktemp("dash")
+    url = f"sqlite:///{root / 'data' / 'dashcam.db'}"
+    info = seed_demo(url, root / "data" / "archive")
+    info.update(url=url, data_dir=root / "data", archive=root / "data" / "archive")
+    return info
+
+
+@pytest.fixture
+def env(seeded: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    monkeypatch.setenv("DASHCAM_DATA_DIR", str(seeded["data_dir"]))
+    monkeypatch.setenv("DASHCAM_DATABASE_URL", seeded["url"])
+    monkeypatch.setenv("DASHCAM_ARCHIVE_ROOT", str(seeded["archive"]))
+    yield seeded
+
+
+@pytest.fixture
+def session(seeded: dict[str, Any]) -> Iterator[Session]:
+    with Session(get_engine(seeded["url"])) as s:
+        yield s
+
+
+def test_search_queries(session: Session) -> None:
+    texts = {r["text"]: r["match"] for r in queries.search_plates(session, "KXSOIZ6")}
+    assert texts == {"KX5O1ZG": 1}
+    assert {r["text"] for r in queries.search_plates(session, "AB123CE")} == {"AB123CD"}
+    assert queries.search_plates(session, "AB123CE", fuzzy=False) == []
+    assert {r["text"] for r in queries.search_plates(session, "*CD")} == {"AB123CD"}
+    assert {r["text"] for r in queries.search_plates(session, "?L9*")} == {"WL900AA"}
+    assert queries.search_plates(session, "*") == []
+    # filters: confidence above everything, a region nowhere near, a trip
+    assert queries.search_plates(session, "AB123CD", queries.SearchFilters(min_confidence=1.01)) == []
+    far = queries.SearchFilters(bbox=queries.BBox(0, 0, 1, 1))
+    assert queries.search_plates(session, "AB123CD", far) == []
+    trip = queries.trips(session)[-1]["trip_id"]
+    assert all(r["trip_id"] == trip for r in queries.search_plates(session, "AB123CD", queries.SearchFilters(trip_id=trip)))
+
+
+def test_user_input_is_never_sql(session: Session) -> None:
+    evil = "'; DROP TABLE plate; --"
+    assert queries.search_plates(session, evil) == []
+    assert queries.plate_timeline(session, evil) == []
+    assert queries.plates_by_text(session, "AB123CD")  # still there
+
+
+def test_plate_timeline_spans_videos_and_trips(session: Session) -> None:
+    rows = queries.plate_timeline(session, "AB123CD")
+    assert len({r["video_id"] for r in rows}) >= 2
+    assert [r["seen_at"] for r in rows] == sorted(r["seen_at"] for r in rows)
+    b = queries.confidence_breakdown(rows)
+    assert sum(b["histogram"].values()) == len(rows)
+
+
+def test_trip_gpx(session: Session, seeded: dict[str, Any]) -> None:
+    gpx = queries.trip_gpx(session, seeded["trips"][0])
+    assert gpx and "<trkpt" in gpx
+
+
+def test_watchlist_add_relabel_remove_and_near_match(session: Session) -> None:
+    e = add_entry(session, "ab-123 cd", "neighbour")
+    assert e.text == "AB123CD"
+    assert add_entry(session, "AB123CD", "renamed").id == e.id
+    assert [x.label for x in list_entries(session)] == ["renamed"]
+    entries = list_entries(session)
+    assert match("A8I23CD", entries)[1] == 1  # OCR-equivalent
+    assert match("AB123CE", entries)[1] == 2  # one off
+    assert match("ZZ999", entries) is None
+    with pytest.raises(ValueError):
+        add_entry(session, "--", "")
+    assert remove_entry(session, e.id or 0)
+    assert list_entries(session) == []
+
+
+# --------------------------------------------------------------------------- pages (AppTest)
+
+
+def _app(page: str | None = None, **params: str) -> Any:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    if page:
+        for k, v in params.items():
+            at.query_params[k] = v
+        at.switch_page(f"pages/{page}.py")
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _text(at: Any) -> str:
+    parts = [m.value for m in at.markdown] + [m.value for m in at.caption] + [f"{m.label} {m.value}" for m in at.metric]
+    parts += [str(x.value) for x in (*at.info, *at.warning, *at.error, *at.success, *at.subheader, *at.header)]
+    parts += [d.value.to_csv() for d in at.dataframe]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_home(env: dict[str, Any]) -> None:
+    at = _app()
+    t = _text(at)
+    assert "archived" in [m.label for m in at.metric]
+    assert "moov atom missing" in t  # failure with its reason
+    assert env["trips"][0] in t
+    assert "AB123CD" in t or "KX5O1ZG" in t
+
+
+def test_videos_filters_and_empty_state(env: dict[str, Any]) -> None:
+    at = _app("videos")
+    t = _text(at)
+    assert env["videos"][0] in t and "failed" in t
+    at.selectbox(key="videos_trip").set_value(env["trips"][1]).run()
+    t = _text(at)
+    assert env["videos"][0] not in t and env["videos"][2] in t
+    assert any(b.label.startswith("Download trip route") for b in at.get("download_button"))
+    import datetime as dt
+
+    at.date_input(key="videos_from").set_value(dt.date(2030, 1, 1)).run()
+    assert "No videos match" in _text(at)
+
+
+def test_video_page(env: dict[str, Any]) -> None:
+    vid = env["videos"][0]
+    at = _app("video", video_id=vid, t="12")
+    t = _text(at)
+    assert vid in t and "archived" in t
+    assert at.get("video"), "the archival video is shown"
+    assert at.get("deck_gl_json_chart"), "the route map is shown"
+    assert at.get("image"), "crops and frames are shown"
+    assert "AB123CD" in t or "KX5O1ZG" in t or "WL900AA" in t
+
+
+def test_video_page_missing_media_and_unknown_id(env: dict[str, Any]) -> None:
+    at = _app("video", video_id=env["missing_media"])
+    t = _text(at)
+    assert "not on the archive volume" in t and "image not in the archive" in t
+    at = _app("video", video_id="nope")
+    assert "No video 'nope'" in _text(at)
+
+
+def test_plate_page(env: dict[str, Any]) -> None:
+    at = _app("plate", text="AB123CD")
+    t = _text(at)
+    assert "AB123CD" in t and "Sightings" in t
+    assert at.get("deck_gl_json_chart") and at.get("image")
+    at = _app("plate", text="QQ000")
+    assert "never seen" in _text(at)
+
+
+def test_map_page(env: dict[str, Any]) -> None:
+    at = _app("map")
+    assert at.get("deck_gl_json_chart")
+    assert "located sighting" in _text(at)
+    at.text_input(key="map_text").set_value("ZZZ999").run()
+    at.toggle(key="map_routes").set_value(False).run()
+    assert "No located sightings" in _text(at)
+
+
+def test_search_page(env: dict[str, Any]) -> None:
+    at = _app("search")
+    assert "Type a plate text" in _text(at)
+    at.text_input(key="search_q").set_value("KXSOIZ6").run()
+    t = _text(at)
+    assert "KX5O1ZG" in t and "OCR-equivalent" in t
+    assert any(b.label == "Export CSV" for b in at.get("download_button"))
+    at.text_input(key="search_q").set_value("AB1*").run()
+    assert "AB123CD" in _text(at)
+    at.slider(key="search_conf").set_value(1.0).run()
+    assert "No plates match" in _text(at)
+
+
+def test_watchlist_page_marks_everywhere(env: dict[str, Any]) -> None:
+    at = _app("watchlist")
+    assert "empty" in _text(at)
+    at.text_input(key="watch_new_text").set_value("WL9OOAA")  # OCR-confused spelling
+    at.text_input(key="watch_new_label").set_value("courier van")
+    at.button[0].click().run()
+    t = _text(at)
+    assert "WL9OOAA" in t and "courier van" in t and "WL900AA" in t  # its near match was seen
+    at = _app("search")
+    at.text_input(key="search_q").set_value("WL900AA").run()
+    assert "🚨 courier van" in _text(at)
+    at = _app("watchlist")
+    label = [w for w in at.text_input if w.key and w.key.startswith("watch_label_")][0]
+    label.set_value("parcel van")
+    [b for b in at.button if b.label == "Save"][0].click().run()
+    assert "parcel van" in _text(at)
+    remove = [b for b in at.button if b.label == "Remove"]
+    remove[0].click().run()
+    assert "empty" in _text(at)
+
+
+def test_every_page_says_when_the_db_is_down(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DASHCAM_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DASHCAM_DATABASE_URL", f"sqlite:///{tmp_path / 'absent' / 'dashcam.db'}")
+    for page in (None, "videos", "video", "plate", "map", "search", "watchlist"):
+        at = _app(page)
+        assert any("unreachable" in e.value for e in at.error), page
+    assert not (tmp_path / "absent" / "dashcam.db").exists()  # the dashboard created nothing
