@@ -151,14 +151,13 @@ class Stack:
 
     # --- configuration on the server ---
     def create_pools(self) -> None:
-        from prefect.client.orchestration import get_client
         from prefect.client.schemas.actions import WorkPoolCreate
         from prefect.exceptions import ObjectAlreadyExists
 
-        with get_client(sync_client=True) as client:
+        with client(self.settings) as c:
             for pool in self.settings.pools.values():
                 with contextlib.suppress(ObjectAlreadyExists):
-                    client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
+                    c.create_work_pool(WorkPoolCreate(name=pool, type="process"))
 
     def deploy(self) -> None:
         env = self.settings.child_env()
