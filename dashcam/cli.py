@@ -121,7 +121,8 @@ def _run_until_interrupted(stack, work) -> None:  # noqa: ANN001
     try:
         stack.up()
         print(
-            f"dashcam is up: Prefect UI {stack.settings.prefect_api_url.removesuffix('/api')}, logs in {stack.settings.logs_dir}",
+            f"dashcam is up: dashboard {stack.dashboard_url}, Prefect UI "
+            f"{stack.settings.prefect_api_url.removesuffix('/api')}, logs in {stack.settings.logs_dir}",
             flush=True,
         )
         work()

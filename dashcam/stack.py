@@ -274,6 +274,8 @@ class Stack:
         log.info(
             "workers started for %s; logs in %s", ", ".join(self.workers), self.settings.logs_dir
         )
+        self.start_dashboard()
+        log.info("dashboard on %s", self.dashboard_url)
 
     # --- stopping ---
     def stop_worker(self, device: str, timeout: float = 10) -> None:
