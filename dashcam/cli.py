@@ -266,6 +266,27 @@ def bench_handoff(
     handoff(get_settings(), clips)
 
 
+@app.command("read-plates")
+def read_plates(
+    images: Annotated[list[Path], typer.Argument(help="Image files.")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per image (the only output format).")] = True,
+) -> None:
+    """Detect and read the plates in still images: one JSON line per image."""
+    from dashcam.read_plates import read_plates_cli
+    from tasks.plate_formats import formats_for
+
+    code = read_plates_cli(images, formats=formats_for(get_settings().plate_regions))
+    raise typer.Exit(code)
+
+
+@bench_app.command("plates")
+def bench_plates_cmd() -> None:
+    """Plate accuracy and speed on the real photos and crops in ../shared/data/plates."""
+    from dashcam.bench_plates import bench_plates
+
+    bench_plates()
+
+
 @bench_app.command("search")
 def bench_search_cmd() -> None:
     """Fuzzy search, wildcard search and the Plate page's queries on 1,000,000 generated sightings."""

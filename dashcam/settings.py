@@ -97,6 +97,9 @@ class Settings(BaseSettings):
         None, description="Your own YOLO plate ONNX; default: platedet's."
     )
     plate_min_confidence: float = Field(0.35, ge=0, le=1)
+    plate_regions: str = Field(
+        "all", description='Plate formats used to repair confusable characters: "eu", "br,ar", "us", "ro" or "all".'
+    )
     ocr_min_confidence: float = Field(0.5, ge=0, le=1)
     min_plate_chars: int = 4
     archive_height: int = Field(720, ge=144, le=2160, description="Archival copy height: 720 (default) or 540 to save space.")

@@ -25,7 +25,8 @@ from tasks.gps import Aligned, NoGps, align, find_sidecars, read_track
 from tasks.grouping import Observation, PlateGroup, group_reads
 from tasks.media import MediaError, VideoInfo, iter_frames, probe, transcode_lowres
 from tasks.naming import parse_clip_name
-from tasks.plates import OnnxPlateDetector, PlateDetector, PlateReader, RapidOcrReader, crop_plate
+from tasks.plate_formats import formats_for
+from tasks.plates import OnnxPlateDetector, PlateDetector, PlateReader, crop_plate, default_reader
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +42,13 @@ class HeavyResult:
 
 @lru_cache(maxsize=2)
 def load_models(
-    plate_model: str | None, providers: tuple[str, ...], min_conf: float
+    plate_model: str | None, providers: tuple[str, ...], min_conf: float, regions: str
 ) -> tuple[PlateDetector, PlateReader]:
     """Models load once per process (a worker's flow-run process handles one video at a time)."""
     detector = OnnxPlateDetector(
-        Path(plate_model) if plate_model else None,
-        providers=list(providers),
-        conf_threshold=min_conf,
+        Path(plate_model) if plate_model else None, providers=list(providers), conf_threshold=min_conf
     )
-    return detector, RapidOcrReader()
+    return detector, default_reader(formats_for(regions))
 
 
 def models_for(settings: Settings) -> tuple[PlateDetector, PlateReader]:
@@ -57,6 +56,7 @@ def models_for(settings: Settings) -> tuple[PlateDetector, PlateReader]:
         str(settings.plate_model) if settings.plate_model else None,
         tuple(settings.onnx_providers),
         settings.plate_min_confidence,
+        settings.plate_regions,
     )
 
 

@@ -53,3 +53,19 @@ def test_sync_camera_away_is_quick_and_clear(tmp_path) -> None:
     # A loopback port nothing listens on: refused at once, like a camera whose Wi-Fi is off.
     p = subprocess.run([*EXE, "sync", "--address", "127.0.0.1:9"], capture_output=True, text=True, timeout=60, env=env)
     assert p.returncode == 1 and "not reachable" in p.stdout
+
+
+def test_read_plates_json_lines(tmp_path) -> None:
+    img = shared("plates/openalpr_eu/test_054.jpg")
+    junk = tmp_path / "notes.jpg"
+    junk.write_text("not an image")
+    p = run("read-plates", str(img), str(junk), "--json")
+    assert p.returncode == 0, p.stderr  # one image was read
+    first, second = (json.loads(line) for line in p.stdout.strip().splitlines())
+    assert first["image"] == str(img) and first["plates"]
+    top = first["plates"][0]
+    assert set(top) == {"text", "confidence", "box", "vehicle"} and len(top["box"]) == 4
+    assert "RK262AH" in {pl["text"] for pl in first["plates"]}
+    assert "error" in second
+    p = run("read-plates", str(junk), "--json")
+    assert p.returncode != 0

@@ -1,0 +1,165 @@
+"""Plate reading benchmark over ../shared/data/plates (real photos, crops and dashcam frames).
+
+``python -m dashcam.bench_plates`` prints one table: end-to-end exact match (detector + reader,
+the annotated plate matched by IoU >= 0.3) on openalpr_eu/br, OCR exact match on the US and
+Argentine crop sets, detection recall on the Romanian dashcam frames, and mean timings.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from tasks.plate_formats import formats_for
+from tasks.plates import CandidateReader, Detection, OnnxPlateDetector, crop_plate, to_bgr
+
+Box = tuple[float, float, float, float]
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "plates"
+MATCH_IOU = 0.3  # the annotated plate vs a detection, for end-to-end reading
+RECALL_IOU = 0.5
+
+
+def iou(a: Box, b: Box) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def load_image(path: Path) -> np.ndarray:
+    """BGR image; IMREAD_UNCHANGED + to_bgr copes with the RGBA PNGs named .jpg."""
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise ValueError(f"unreadable image {path}")
+    return to_bgr(image)
+
+
+def o_is_0(text: str) -> str:
+    # Some labels write the letter O where the plate shows the digit 0 (and US plates use
+    # one glyph for both): this comparison forgives exactly that.
+    return text.replace("O", "0")
+
+
+@dataclass
+class Row:
+    name: str
+    total: int = 0
+    exact: int = 0
+    exact_o0: int = 0
+    det_ms: list[float] = field(default_factory=list)
+    ocr_ms: list[float] = field(default_factory=list)
+
+    def cells(self) -> list[str]:
+        def pct(n: int) -> str:
+            return f"{n}/{self.total} ({100 * n / self.total:.1f}%)" if self.total else "-"
+
+        def mean(xs: list[float]) -> str:
+            return f"{sum(xs) / len(xs):.0f}" if xs else "-"
+
+        return [self.name, pct(self.exact), pct(self.exact_o0), mean(self.det_ms),
+                mean(self.ocr_ms)]  # fmt: skip
+
+
+def _timed_detect(detector: OnnxPlateDetector, image: np.ndarray, row: Row) -> list[Detection]:
+    start = time.perf_counter()
+    dets = detector.detect(image)
+    row.det_ms.append((time.perf_counter() - start) * 1000)
+    return dets
+
+
+def _timed_read(reader: CandidateReader, crop: np.ndarray, row: Row) -> str:
+    start = time.perf_counter()
+    read = reader.read(crop)
+    row.ocr_ms.append((time.perf_counter() - start) * 1000)
+    return read.text if read else ""
+
+
+def bench_openalpr(folder: str, region: str, detector: OnnxPlateDetector) -> Row:
+    reader = CandidateReader(formats=formats_for(region))
+    row = Row(f"{folder} (end to end)")
+    for label in sorted((DATA / folder).glob("*.txt")):
+        fields = label.read_text().split()
+        name, (x, y, w, h), truth = fields[0], map(float, fields[1:5]), fields[5]
+        gt = (x, y, x + w, y + h)
+        image = load_image(DATA / folder / name)
+        row.total += 1
+        dets = [d for d in _timed_detect(detector, image, row) if iou(d.box, gt) >= MATCH_IOU]
+        if not dets:
+            continue
+        best = max(dets, key=lambda d: iou(d.box, gt))
+        text = _timed_read(reader, crop_plate(image, best.box), row)
+        row.exact += text == truth
+        row.exact_o0 += o_is_0(text) == o_is_0(truth)
+    return row
+
+
+def bench_crops(name: str, items: list[tuple[Path, str]], region: str) -> Row:
+    reader = CandidateReader(formats=formats_for(region), pad=0.0)  # crops are tight
+    row = Row(f"{name} (OCR only)")
+    for path, truth in items:
+        row.total += 1
+        text = _timed_read(reader, load_image(path), row)
+        row.exact += text == truth
+        row.exact_o0 += o_is_0(text) == o_is_0(truth)
+    return row
+
+
+def us_items() -> list[tuple[Path, str]]:
+    folder = DATA / "openalpr_us_crops"
+    rows = csv.reader((folder / "groundtruth.csv").read_text().splitlines())
+    return [(folder / "images" / r[0], r[2]) for r in rows if len(r) >= 3]
+
+
+def ar_items() -> list[tuple[Path, str]]:
+    folder = DATA / "fastplateocr_ar_crops"
+    rows = list(csv.reader((folder / "annotations.csv").read_text().splitlines()))[1:]
+    unique = {Path(r[0]).name: r[1] for r in rows if len(r) >= 2}  # some rows repeat
+    return [(folder / "imgs" / n, t) for n, t in sorted(unique.items())]
+
+
+def bench_recall(detector: OnnxPlateDetector) -> tuple[Row, int]:
+    folder = DATA / "dashcam_frames_ro"
+    row = Row("dashcam_frames_ro (detection recall)")
+    found = 0
+    # labels_converted.csv, not the XML: the XML <filename> names the source video frame.
+    boxes_by_image: dict[str, list[Box]] = {}
+    for r in csv.DictReader((folder / "labels_converted.csv").read_text().splitlines()):
+        box = (float(r["xmin"]), float(r["ymin"]), float(r["xmax"]), float(r["ymax"]))
+        boxes_by_image.setdefault(r["image"], []).append(box)
+    for name, boxes in sorted(boxes_by_image.items()):
+        dets = _timed_detect(detector, load_image(folder / "images" / name), row)
+        for gt in boxes:
+            row.total += 1
+            found += any(iou(d.box, gt) >= RECALL_IOU for d in dets)
+    row.exact = row.exact_o0 = found
+    return row, found
+
+
+def bench_plates() -> None:
+    if not DATA.is_dir():
+        print(f"plate data {DATA} is absent: nothing to benchmark")
+        return
+    detector = OnnxPlateDetector(conf_threshold=0.35)  # the pipeline's threshold
+    header = ["set", "exact (recall for ro)", "exact O=0", "det ms/img", "OCR ms/plate"]
+    widths = [38, 22, 16, 11, 12]
+
+    def show(cells: list[str]) -> None:  # row by row: the whole run takes minutes
+        print("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)), flush=True)
+
+    show(header)
+    show(bench_recall(detector)[0].cells())
+    show(bench_openalpr("openalpr_br", "br", detector).cells())
+    show(bench_openalpr("openalpr_eu", "eu", detector).cells())
+    show(bench_crops("openalpr_us_crops", us_items(), "us").cells())
+    show(bench_crops("fastplateocr_ar_crops", ar_items(), "ar").cells())
+
+
+if __name__ == "__main__":
+    bench_plates()
