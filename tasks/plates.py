@@ -214,6 +214,24 @@ class OnnxPlateDetector(PlateDetector):
         ]
 
 
+def _rapidocr_recogniser(intra_op_num_threads: int):  # noqa: ANN202 (rapidocr has no stubs)
+    """rapidocr's recognition model alone (no text detector, no angle classifier)."""
+    from rapidocr_onnxruntime import RapidOCR  # local: heavy import (3 ONNX models)
+
+    engine = RapidOCR(
+        use_det=False,
+        use_cls=False,
+        use_rec=True,
+        print_verbose=False,
+        intra_op_num_threads=intra_op_num_threads,
+        inter_op_num_threads=1,
+    )
+    # rapidocr attaches DEBUG-level stream handlers to its loggers; keep them to warnings.
+    for name in ("RapidOCR", "OrtInferSession"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    return engine
+
+
 class RapidOcrReader(PlateReader):
     """PP-OCRv4 recognition (no text detection, no angle classifier) on a plate crop.
 
@@ -223,19 +241,7 @@ class RapidOcrReader(PlateReader):
     """
 
     def __init__(self, intra_op_num_threads: int = 2, min_confidence: float = 0.0) -> None:
-        from rapidocr_onnxruntime import RapidOCR  # local: heavy import (3 ONNX models)
-
-        self._engine = RapidOCR(
-            use_det=False,
-            use_cls=False,
-            use_rec=True,
-            print_verbose=False,
-            intra_op_num_threads=intra_op_num_threads,
-            inter_op_num_threads=1,
-        )
-        # rapidocr attaches DEBUG-level stream handlers to its loggers; keep them to warnings.
-        for name in ("RapidOCR", "OrtInferSession"):
-            logging.getLogger(name).setLevel(logging.WARNING)
+        self._engine = _rapidocr_recogniser(intra_op_num_threads)
         self.min_confidence = min_confidence
 
     def read(self, crop_bgr: np.ndarray) -> PlateText | None:
@@ -303,18 +309,7 @@ class CandidateReader(PlateReader):
         intra_op_num_threads: int = 2,
         min_confidence: float = 0.0,
     ) -> None:
-        from rapidocr_onnxruntime import RapidOCR  # local: heavy import (3 ONNX models)
-
-        engine = RapidOCR(
-            use_det=False,
-            use_cls=False,
-            use_rec=True,
-            print_verbose=False,
-            intra_op_num_threads=intra_op_num_threads,
-            inter_op_num_threads=1,
-        )
-        for name in ("RapidOCR", "OrtInferSession"):
-            logging.getLogger(name).setLevel(logging.WARNING)
+        engine = _rapidocr_recogniser(intra_op_num_threads)
         self._session = engine.text_rec.session  # rapidocr's ORT wrapper: __call__(batch)
         charset = list(engine.text_rec.postprocess_op.character)
         # Columns kept: each of A-Z0-9 in either case; per column its A-Z0-9 index.
