@@ -104,3 +104,62 @@ def handoff(base: Settings, clips: int) -> None:
         print(
             f"{'all handoffs':<32}{len(every):>4}{statistics.median(every):>8.2f}{percentile(every, 0.95):>8.2f}"
         )
+
+
+def heavy(base: Settings, video: Path) -> None:
+    """Heavy stage vs ffmpeg decode-only vs a naive every-frame baseline, on the same file."""
+    import json
+    import shutil
+    import subprocess
+
+    from tasks import bundle
+    from tasks.heavy import models_for, run_heavy
+    from tasks.media import iter_frames, probe
+    from tasks.plates import crop_plate
+
+    video = video.resolve()
+    info = probe(video)
+    ffmpeg = shutil.which("ffmpeg") or "ffmpeg"
+    t0 = time.perf_counter()
+    subprocess.run([ffmpeg, "-v", "error", "-nostdin", "-i", str(video), "-f", "null", "-"], check=True)
+    decode_s = time.perf_counter() - t0
+
+    with tempfile.TemporaryDirectory(prefix="dashcam-bench-heavy-") as tmp:
+        settings = Settings.model_validate(
+            {**base.model_dump(), "data_dir": Path(tmp), "raw_root": video.parent, "work_root": Path(tmp) / "work",
+             "archive_root": Path(tmp) / "archive", "prefect_home": None, "database_url": None}
+        )
+        detector, reader = models_for(settings)  # loaded once, outside every timing
+        t0 = time.perf_counter()
+        result = run_heavy(settings, "bench", video.name)
+        heavy_s = time.perf_counter() - t0
+        det = json.loads((settings.volume_root("work") / "bench" / bundle.DETECTIONS).read_text())
+    heavy_texts = {p["text"] for p in det["plates"]}
+
+    # Naive baseline: every frame through the detector and the reader, no sampling, no grouping.
+    t0 = time.perf_counter()
+    baseline_texts: set[str] = set()
+    frames = 0
+    for _, frame in iter_frames(video, 1.0 / max(info.fps, 1.0), info):
+        frames += 1
+        for d in detector.detect(frame):
+            r = reader.read(crop_plate(frame, d.box))
+            if r and r.confidence >= settings.ocr_min_confidence and len(r.text) >= settings.min_plate_chars:
+                baseline_texts.add(r.text)
+    baseline_s = time.perf_counter() - t0
+
+    dur = info.duration_s
+    print(f"heavy: {video.name} ({info.width}x{info.height}, {info.fps:.0f} fps, {dur:.1f} s); status {result.status}")
+    print(f"{'run':<38}{'wall s':>9}{'x real time':>13}")
+    for name, secs in (
+        ("ffmpeg decode-only (the floor)", decode_s),
+        (f"heavy stage ({settings.sample_every_s:g} s sampling + transcode)", heavy_s),
+        (f"naive baseline (all {frames} frames)", baseline_s),
+    ):
+        print(f"{name:<38}{secs:>9.2f}{dur / secs:>13.2f}")
+    t = det["timings"]
+    print(f"heavy parts: detect {t['detect_s']:.2f} s, OCR {t['ocr_s']:.2f} s, transcode {t.get('transcode_s', 0):.2f} s, "
+          f"{t['frames']} frames sampled; heavy / decode-only = {heavy_s / decode_s:.1f}x")
+    found = len(heavy_texts & baseline_texts)
+    print(f"plates: baseline read {len(baseline_texts)} distinct texts, heavy found {found} of them "
+          f"({100 * found / max(1, len(baseline_texts)):.0f} %); heavy's plates: {sorted(heavy_texts)}")

@@ -279,6 +279,15 @@ def read_plates(
     raise typer.Exit(code)
 
 
+@bench_app.command("heavy")
+def bench_heavy_cmd(video: Annotated[Path, typer.Argument(help="A clip (e.g. a 1080p30 dashcam file).")]) -> None:
+    """The heavy stage against ffmpeg decode-only and an every-frame baseline, same file, same run."""
+    from dashcam.bench import heavy
+
+    _logging()
+    heavy(get_settings(), video)
+
+
 @bench_app.command("plates")
 def bench_plates_cmd() -> None:
     """Plate accuracy and speed on the real photos and crops in ../shared/data/plates."""
