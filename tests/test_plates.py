@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
+from dashcam.bench_plates import iou
 from tasks.plates import (
     Detection,
     OnnxPlateDetector,
@@ -29,7 +30,6 @@ from tasks.synthetic import render_plate_clip, render_plate_frames
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PLATES_DATA = REPO_ROOT / ".." / "shared" / "data" / "plates"
 
-Box = tuple[float, float, float, float]
 
 
 def plates_data(rel: str) -> Path:
@@ -38,14 +38,6 @@ def plates_data(rel: str) -> Path:
     if not path.exists():
         pytest.skip(f"real plate data {path.resolve()} is absent (../shared/data beside the repo)")
     return path
-
-
-def iou(a: Box, b: Box) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def decode_frames(path: Path, fps: float) -> Iterator[np.ndarray]:
