@@ -81,7 +81,8 @@ def _open(browser: Any, url: str, name: str, expect: str, width: int = 1280) -> 
     page = browser.new_page()
     page.set_viewport_size({"width": width, "height": 900})
     page.goto(url, wait_until="domcontentloaded", timeout=30_000)
-    page.get_by_text(expect, exact=False).first.wait_for(timeout=30_000)
+    # Visible matches only: the data grid keeps hidden DOM copies of its cells.
+    page.get_by_text(expect, exact=False).filter(visible=True).first.wait_for(timeout=30_000)
     # Let Streamlit finish the run (the status widget disappears when idle).
     page.wait_for_function(
         "!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000
