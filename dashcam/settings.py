@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
 import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Volume = Literal["raw", "work", "archive"]
@@ -45,8 +46,33 @@ class Settings(BaseSettings):
         description="App DB. Default SQLite in data_dir; postgresql+psycopg://... for multi-host.",
     )
     prefect_api_url: str = "http://127.0.0.1:4200/api"
+    prefect_host: str = Field(
+        "127.0.0.1", description="Address the Prefect server binds (main server: its LAN address)."
+    )
     prefect_port: int = 4200
     prefect_home: Path | None = None
+    prefect_api_auth: SecretStr | None = Field(
+        None,
+        description='"user:password" for the Prefect API\'s basic auth: the server requires it, '
+        "workers, the dashboard and the CLI send it. Never printed.",
+    )
+    prefect_database_url: SecretStr | None = Field(
+        None,
+        description="Prefect server DB; default its own SQLite. postgresql+asyncpg://... for multi-host.",
+    )
+    device_name: str = Field(
+        default_factory=socket.gethostname,
+        description="This device's name in worker names, logs and the video table.",
+    )
+
+    # --- code delivery (prefect.yaml pull step `dashcam.delivery.pull_code`) ---
+    code_dir: Path | None = Field(
+        None, description="A shared directory holding the project code; runs import from it."
+    )
+    code_repo: str | None = Field(
+        None, description="A git URL of the project; runs clone it (cached) and import from it."
+    )
+    code_ref: str = Field("main", description="Branch, tag or commit of code_repo to run.")
 
     # --- pools (must match prefect.yaml; `dashcam up` checks) ---
     pool_indoor_nas: str = "indoor-nas"
@@ -98,19 +124,29 @@ class Settings(BaseSettings):
     )
     plate_min_confidence: float = Field(0.35, ge=0, le=1)
     plate_regions: str = Field(
-        "all", description='Plate formats used to repair confusable characters: "eu", "br,ar", "us", "ro" or "all".'
+        "all",
+        description='Plate formats used to repair confusable characters: "eu", "br,ar", "us", "ro" or "all".',
     )
     ocr_min_confidence: float = Field(0.5, ge=0, le=1)
     min_plate_chars: int = 4
-    archive_height: int = Field(720, ge=144, le=2160, description="Archival copy height: 720 (default) or 540 to save space.")
+    archive_height: int = Field(
+        720,
+        ge=144,
+        le=2160,
+        description="Archival copy height: 720 (default) or 540 to save space.",
+    )
     archive_crf: int = Field(28, ge=0, le=51)
 
     # --- dashcam Wi-Fi sync (indoor-nas), off until a camera address is set ---
-    camera_address: str | None = Field(None, description="Novatek-API camera, host[:port]; unset disables sync.")
+    camera_address: str | None = Field(
+        None, description="Novatek-API camera, host[:port]; unset disables sync."
+    )
     sync_interval_s: int = Field(60, ge=5)
     sync_priority: Literal["oldest", "newest", "locked"] = "oldest"
     sync_grouping: Literal["daily", "weekly", "monthly", "none"] = "daily"
-    sync_keep: str | None = Field(None, description='Delete synced clips this old once archived, e.g. "30d".')
+    sync_keep: str | None = Field(
+        None, description='Delete synced clips this old once archived, e.g. "30d".'
+    )
     sync_max_disk_percent: float | None = Field(90.0, gt=0, le=100)
 
     # --- test hook ---
@@ -121,14 +157,26 @@ class Settings(BaseSettings):
 
     # --- dashboard ---
     dashboard_port: int = 8501
-    dashboard_address: str = Field("127.0.0.1", description="Loopback unless you mean to serve the LAN.")
-    map_tile_url: str | None = Field(None, description="Raster tiles {z}/{x}/{y}; unset: maps without a basemap (offline).")
-    media_base_url: str | None = Field(None, description="Where browsers fetch archive media; unset: read from the archive volume.")
+    dashboard_address: str = Field(
+        "127.0.0.1", description="Loopback unless you mean to serve the LAN."
+    )
+    map_tile_url: str | None = Field(
+        None, description="Raster tiles {z}/{x}/{y}; unset: maps without a basemap (offline)."
+    )
+    media_base_url: str | None = Field(
+        None, description="Where browsers fetch archive media; unset: read from the archive volume."
+    )
 
     # --- trips ---
-    harsh_brake_mps2: float = Field(4.0, gt=0, description="Speed drop per second that counts as harsh braking.")
-    harsh_accel_mps2: float = Field(3.5, gt=0, description="Speed gain per second that counts as harsh acceleration.")
-    track_simplify_m: float = Field(5.0, ge=0, description="Tolerance of the trip track drawn on maps.")
+    harsh_brake_mps2: float = Field(
+        4.0, gt=0, description="Speed drop per second that counts as harsh braking."
+    )
+    harsh_accel_mps2: float = Field(
+        3.5, gt=0, description="Speed gain per second that counts as harsh acceleration."
+    )
+    track_simplify_m: float = Field(
+        5.0, ge=0, description="Tolerance of the trip track drawn on maps."
+    )
 
     # --- retention ---
     raw_retention_days: float | None = Field(
@@ -188,6 +236,8 @@ class Settings(BaseSettings):
         """Environment for every process we start: our settings made absolute, telemetry off."""
         env = dict(os.environ)
         for name, value in self.model_dump(mode="json").items():
+            if isinstance(getattr(self, name), SecretStr):
+                value = getattr(self, name).get_secret_value()  # the dump masks it
             if value is not None:
                 plain = isinstance(value, str | int | float | bool)
                 env[f"DASHCAM_{name.upper()}"] = str(value) if plain else json.dumps(value)
@@ -201,8 +251,42 @@ class Settings(BaseSettings):
                 "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(self.heartbeat_seconds),
             }
         )
+        if self.prefect_api_auth is not None:
+            env["PREFECT_API_AUTH_STRING"] = self.prefect_api_auth.get_secret_value()
         env.update(TELEMETRY_OFF)
         return env
+
+    def server_env(self) -> dict[str, str]:
+        """child_env plus what only the Prefect server reads: its DB and the credential it demands."""
+        env = self.child_env()
+        if self.prefect_api_auth is not None:
+            env["PREFECT_SERVER_API_AUTH_STRING"] = self.prefect_api_auth.get_secret_value()
+        if self.prefect_database_url is not None:
+            env["PREFECT_API_DATABASE_CONNECTION_URL"] = (
+                self.prefect_database_url.get_secret_value()
+            )
+        return env
+
+    def secrets(self) -> list[str]:
+        """Every credential in these settings, for scrubbing and for tests that grep logs."""
+        out = [
+            s.get_secret_value() for s in (self.prefect_api_auth, self.prefect_database_url) if s
+        ]
+        out += [p for p in (_url_password(self.database_url),) if p]
+        if self.prefect_api_auth is not None:
+            out.append(self.prefect_api_auth.get_secret_value().partition(":")[2])
+        return [s for s in out if s]
+
+
+def _url_password(url: str | None) -> str | None:
+    from sqlalchemy.engine import make_url
+
+    if not url or "@" not in url:
+        return None
+    try:
+        return make_url(url).password
+    except Exception:  # noqa: BLE001 (not a URL: nothing to hide)
+        return None
 
 
 # design.md §4: no process we start phones home.

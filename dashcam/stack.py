@@ -40,9 +40,12 @@ def prefect_api(settings: Settings) -> Iterator[None]:
     Prefect reads PREFECT_API_URL once, when it is first imported; a process that talks to more
     than one server in its life (tests, benchmarks) must say which one each time.
     """
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 
-    with temporary_settings(updates={PREFECT_API_URL: settings.prefect_api_url}):
+    updates: dict = {PREFECT_API_URL: settings.prefect_api_url}
+    if settings.prefect_api_auth is not None:
+        updates[PREFECT_API_AUTH_STRING] = settings.prefect_api_auth.get_secret_value()
+    with temporary_settings(updates=updates):
         yield
 
 
@@ -67,11 +70,13 @@ class Stack:
     _logs: list = field(default_factory=list)
 
     # --- processes ---
-    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
+    def _spawn(
+        self, name: str, args: list[str], env: dict[str, str] | None = None
+    ) -> subprocess.Popen:
         self.settings.logs_dir.mkdir(parents=True, exist_ok=True)
         logf = open(self.settings.logs_dir / f"{name}.log", "ab")  # noqa: SIM115 (kept open for the child)
         self._logs.append(logf)
-        env = self.settings.child_env()
+        env = env or self.settings.child_env()
         env["PREFECT_LOGGING_EXTRA_LOGGERS"] = "tasks"
         # Own session: Ctrl-C in the terminal reaches only `dashcam up`, which stops children in order.
         return subprocess.Popen(
@@ -93,10 +98,11 @@ class Stack:
                 "server",
                 "start",
                 "--host",
-                "127.0.0.1",
+                self.settings.prefect_host,
                 "--port",
                 str(self.settings.prefect_port),
             ],
+            env=self.settings.server_env(),
         )
         self.wait_healthy(timeout)
 
@@ -128,7 +134,7 @@ class Stack:
             "--type",
             "process",
             "--name",
-            f"{device}-{os.uname().nodename}",
+            f"{device}-{self.settings.device_name}",
         ]
         if device == "workhorse":
             args += ["--limit", str(self.settings.workhorse_concurrency)]
@@ -285,7 +291,11 @@ class Stack:
 
     def stop(self) -> None:
         """Workers first (all at once, bounded), then the server; nothing is left running."""
-        _stop(list(self.workers.values()) + ([self.dashboard] if self.dashboard else []), 10, twice=True)
+        _stop(
+            list(self.workers.values()) + ([self.dashboard] if self.dashboard else []),
+            10,
+            twice=True,
+        )
         self.workers.clear()
         self.dashboard = None
         if self.server is not None:
