@@ -82,6 +82,7 @@ class Video(SQLModel, table=True):
     finalized_at: datetime | None = None
     archived_at: datetime | None = None
     heavy_seconds: float | None = None
+    heavy_device: str | None = Field(default=None, description="the workhorse that processed it")
     plate_count: int = 0
     sighting_count: int = 0
     updated_at: datetime = Field(default_factory=utcnow)

@@ -91,6 +91,7 @@ def apply_bundle(
     start = video.recorded_at
     gps = det.get("gps") or {}
     video.gps_source, video.gps_note = gps.get("source"), gps.get("note")
+    video.heavy_device = det.get("device")
     video.clock_offset_s = gps.get("camera_clock_offset_s")
     video.started_at_utc = _utc(gps.get("start_utc"))
     video.has_gps = bool(gps.get("points"))

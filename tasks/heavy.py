@@ -91,6 +91,7 @@ def run_heavy(settings: Settings, video_id: str, raw_path: str) -> HeavyResult:
             src, scratch / bundle.LOWRES, height=settings.archive_height, crf=settings.archive_crf
         )
         detections["timings"]["transcode_s"] = round(time.monotonic() - t_tx, 3)
+        detections["device"] = settings.device_name  # which workhorse did it (video.heavy_device)
         detections["lowres"] = {
             "width": low.width,
             "height": low.height,
