@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from dashcam.settings import TELEMETRY_OFF, get_settings
+from dashcam.settings import DEVICES, TELEMETRY_OFF, get_settings
 
 app = typer.Typer(
     help="Dashcam footage to a searchable, map-aware dataset of plate sightings.",
@@ -243,6 +243,55 @@ def gps(
         typer.echo(json.dumps([p for t in tracks for p in json.loads(to_json(t))], indent=1))
     else:
         typer.echo("".join(to_csv(t) if i == 0 else to_csv(t).split("\n", 1)[1] for i, t in enumerate(tracks)), nl=False)
+
+
+def _device(device: str | None) -> str | None:
+    if device is not None and device not in DEVICES:
+        typer.echo(f"error: unknown device {device!r}; one of {', '.join(DEVICES)}", err=True)
+        raise typer.Exit(2)
+    return device
+
+
+@app.command()
+def worker(
+    device: Annotated[str, typer.Argument(help=f"This device's role: {', '.join(DEVICES)}.")],
+    limit: Annotated[int | None, typer.Option(min=1, help="Flow runs at once (default: DASHCAM_WORKHORSE_CONCURRENCY on a workhorse, unlimited elsewhere).")] = None,
+) -> None:
+    """Run this device's Prefect worker in the foreground (what systemd, a container or a Windows task runs)."""
+    from dashcam.device import run_worker
+
+    raise typer.Exit(run_worker(get_settings(), _device(device), limit))  # type: ignore[arg-type]
+
+
+@app.command()
+def doctor(
+    device: Annotated[str | None, typer.Option(help=f"Check what this device needs: {', '.join(DEVICES)}. Without it, device checks are warnings.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help='{"device", "ok", "checks": [{"name", "status", "detail", "fix"}]}')] = False,
+) -> None:
+    """Check this device: Prefect API and credential, its pool, volumes, ffmpeg, ONNX providers, GPU, app DB."""
+    from dashcam.doctor import format_text, report, run_checks
+
+    settings = get_settings()
+    checks = run_checks(settings, _device(device))
+    result = report(settings, device, checks)
+    typer.echo(json.dumps(result, indent=2) if as_json else format_text(device, checks))
+    raise typer.Exit(0 if result["ok"] else 1)
+
+
+@app.command()
+def server() -> None:
+    """The main server's Prefect server in the foreground; migrates the app DB, creates the pools and the crash automation."""
+    from dashcam.device import run_server
+
+    raise typer.Exit(run_server(get_settings()))
+
+
+@app.command()
+def dashboard() -> None:
+    """The dashboard in the foreground (bound to DASHCAM_DASHBOARD_ADDRESS, loopback by default)."""
+    from dashcam.device import run_dashboard
+
+    raise typer.Exit(run_dashboard(get_settings()))
 
 
 @db_app.command("upgrade")
