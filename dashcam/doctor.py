@@ -321,31 +321,72 @@ def app_db_check(settings: Settings) -> Check:
     return Check("app database", "pass", f"{redact_url(url)} is reachable and migrated")
 
 
-def code_check(settings: Settings) -> Check | None:
+def code_check(settings: Settings) -> Check:
     """Code delivery (prefect.yaml's pull step): where this device's runs import the flows from."""
     if settings.code_dir is not None:
         d = settings.code_dir
-        if not (d / "flows").is_dir():
+        missing = [p for p in ("flows", "tasks", "dashcam") if not (d / p).is_dir()]
+        if missing:
             return Check(
                 "code",
                 "fail",
-                f"DASHCAM_CODE_DIR={d} has no flows/ folder",
-                "mount the share holding the project checkout there, or unset DASHCAM_CODE_DIR "
-                "to run the installed package",
+                f"DASHCAM_CODE_DIR={d} is not a dashcam checkout (no {', '.join(missing)}/ there)",
+                "mount the share holding the project checkout there (its top folder), or unset "
+                "DASHCAM_CODE_DIR to run the installed package",
             )
         return Check("code", "pass", f"runs import the project from {d}")
     if settings.code_repo is not None:
-        if shutil.which("git") is None:
+        repo = redact_url(settings.code_repo)
+        git = shutil.which("git")
+        if git is None:
             return Check(
                 "code",
                 "fail",
                 "DASHCAM_CODE_REPO is set but git is not on PATH",
                 "install git (apt-get install git) or use DASHCAM_CODE_DIR instead",
             )
+        try:
+            p = subprocess.run(
+                [git, "ls-remote", settings.code_repo, settings.code_ref],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},  # never wait for a password
+            )
+            problem = p.stderr.strip()[-300:] if p.returncode else ""
+            if not problem and not p.stdout.strip():
+                problem = f"{settings.code_ref!r} is no branch or tag there"
+        except subprocess.TimeoutExpired:
+            problem = "no answer within 30 s"
+        if problem:
+            return Check(
+                "code",
+                "fail",
+                f"cannot use DASHCAM_CODE_REPO={repo} at DASHCAM_CODE_REF={settings.code_ref}: "
+                + problem.replace(settings.code_repo, repo),
+                "check the URL, this device's git credentials (deploy key) and the ref; runs "
+                "fall back to the newest commit already cloned",
+            )
+        return Check("code", "pass", f"runs clone {repo} at {settings.code_ref}")
+    return Check("code", "pass", "runs import the installed dashcam package")
+
+
+def data_dir_check(settings: Settings) -> Check:
+    """PREFECT_HOME and the clone cache live in data_dir: the worker writes there."""
+    d = settings.data_dir
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        probe = d / f".dashcam-doctor-{secrets.token_hex(4)}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
         return Check(
-            "code", "pass", f"runs clone {redact_url(settings.code_repo)} at {settings.code_ref}"
+            "data dir",
+            "fail",
+            f"cannot write to DASHCAM_DATA_DIR={d}: {exc.strerror or exc}",
+            f"create it and give uid {_uid()} write access, or point DASHCAM_DATA_DIR elsewhere",
         )
-    return None
+    return Check("data dir", "pass", f"{d} is writable (Prefect home, code cache, logs)")
 
 
 # --- all together ---
@@ -367,8 +408,7 @@ def run_checks(settings: Settings, device: str | None) -> list[Check]:
         checks.append(app_db_check(settings))
     elif device is None and not (settings.database_url or "").startswith("sqlite"):
         checks.append(_soften(app_db_check(settings)))
-    if (code := code_check(settings)) is not None:
-        checks.append(code)
+    checks += [data_dir_check(settings), code_check(settings)]
     for c in checks:  # last line of defence: no credential leaves this function
         c.detail, c.fix = scrub(c.detail, settings), scrub(c.fix, settings)
     return checks

@@ -348,3 +348,26 @@ def test_main_server_checks_the_app_db_without_printing_its_password(tmp_path: P
     db = checks["app database"]
     assert db.status == "fail" and "***@127.0.0.1" in db.detail
     assert all("Pp5-db-secret" not in c.detail + c.fix for c in checks.values())
+
+
+def test_code_delivery_settings_are_checked(tmp_path: Path) -> None:
+    from dashcam.doctor import code_check
+
+    repo = Path(__file__).resolve().parents[1]
+    assert code_check(Settings(data_dir=tmp_path, code_dir=repo)).status == "pass"
+    check = code_check(Settings(data_dir=tmp_path, code_dir=tmp_path))
+    assert check.status == "fail" and "not a dashcam checkout" in check.detail
+    if not (repo / ".git").exists():
+        pytest.skip("not a git checkout")
+    head = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "--abbrev-ref", "HEAD"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    assert (
+        code_check(Settings(data_dir=tmp_path, code_repo=str(repo), code_ref=head)).status == "pass"
+    )
+    check = code_check(
+        Settings(data_dir=tmp_path, code_repo=str(repo), code_ref="no-such-branch-x")
+    )
+    assert check.status == "fail" and "no branch or tag" in check.detail
