@@ -265,7 +265,16 @@ def run_server(settings: Settings) -> int:
     from dashcam.stack import Stack
     from models.db import upgrade
 
-    upgrade(settings.database_url or "")
+    try:
+        upgrade(settings.database_url or "")
+    except Exception as exc:  # noqa: BLE001 (driver errors vary; all end as one scrubbed line)
+        print(
+            f"error: cannot migrate the app database at {redact_url(settings.database_url)}: "
+            f"{scrub(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, settings)}\n"
+            "  fix: check DASHCAM_DATABASE_URL and that PostgreSQL is running (see docs/multi-host.md)",
+            file=sys.stderr,
+        )
+        return 2
     assert settings.prefect_home is not None
     settings.prefect_home.mkdir(parents=True, exist_ok=True)
     args = [

@@ -50,25 +50,44 @@ def by_name(report: dict) -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory):
-    """A real Prefect server on a free loopback port that demands AUTH, with the four pools."""
-    from dashcam.stack import Stack
-
+    """`dashcam server` as the main server's unit runs it: a real Prefect server on a free
+    loopback port that demands AUTH; it creates the four pools itself."""
     tmp = tmp_path_factory.mktemp("doctor")
     port = free_port()
-    s = Settings(
-        data_dir=tmp / "server",
-        prefect_port=port,
-        prefect_api_url=f"http://127.0.0.1:{port}/api",
-        prefect_api_auth=AUTH,
-    )
+    values = {
+        "data_dir": tmp / "server",
+        "prefect_port": port,
+        "prefect_api_url": f"http://127.0.0.1:{port}/api",
+        "prefect_api_auth": AUTH,
+    }
+    s = Settings(**values)
     s.data_dir.mkdir(parents=True)
-    stack = Stack(s)
+    log = open(tmp / "server.log", "w+")  # noqa: SIM115 (read back on failure)
+    proc = subprocess.Popen(
+        [*EXE, "server"],
+        env=device_env({}, **values),
+        cwd=s.data_dir,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+    def ready() -> bool:
+        assert proc.poll() is None, (tmp / "server.log").read_text()[-3000:]
+        return "pools and crash automation in place" in (tmp / "server.log").read_text()
+
     try:
-        stack.start_server()
-        stack.create_pools()
+        wait_for(ready, 180, "dashcam server", every=0.5)
         yield s
     finally:
-        stack.stop()
+        os.killpg(proc.pid, 15)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            proc.wait()
+        log.close()
+        assert AUTH.split(":")[1] not in (tmp / "server.log").read_text()
 
 
 @pytest.fixture
@@ -110,6 +129,23 @@ def test_doctor_passes_on_a_good_workhorse(device: dict, tmp_path: Path) -> None
     assert checks["gpu"]["status"] in ("pass", "warn")
     # The write test leaves nothing behind on the share.
     assert list(Path(device["work_root"]).iterdir()) == []
+    assert_no_secret(p)
+
+
+@pytest.mark.slow
+def test_doctor_passes_on_the_main_server_that_dashcam_server_set_up(
+    server: Settings, tmp_path: Path
+) -> None:
+    for volume in ("raw", "work", "archive"):
+        server.volume_root(volume).mkdir(parents=True, exist_ok=True)
+    env = device_env(
+        {}, data_dir=server.data_dir, prefect_api_url=server.prefect_api_url, prefect_api_auth=AUTH
+    )
+    p = run(["doctor", "--device", "main-server", "--json"], env, tmp_path)
+    assert p.returncode == 0, p.stdout + p.stderr
+    checks = by_name(json.loads(p.stdout))
+    assert checks["app database"]["status"] == "pass"  # dashcam server migrated it
+    assert checks["pool main-server"]["status"] == "pass"
     assert_no_secret(p)
 
 
