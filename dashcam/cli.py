@@ -287,6 +287,24 @@ def server() -> None:
 
 
 @app.command()
+def deploy() -> None:
+    """From any host (a laptop): create the pools, `prefect deploy --all`, apply the schedules and the crash automation on DASHCAM_PREFECT_API_URL."""
+    from dashcam.stack import Stack, StackError
+
+    _logging()
+    stack = Stack(get_settings())
+    try:
+        stack.check_pools_match_yaml()
+        stack.create_pools()
+        stack.deploy()
+        stack.install_automation()
+    except StackError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"deployed every stage to {stack.settings.prefect_api_url}; pools: {', '.join(stack.settings.pools.values())}")
+
+
+@app.command()
 def dashboard() -> None:
     """The dashboard in the foreground (bound to DASHCAM_DASHBOARD_ADDRESS, loopback by default)."""
     from dashcam.device import run_dashboard

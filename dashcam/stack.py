@@ -11,7 +11,6 @@ import logging
 import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -58,7 +57,9 @@ def client(settings: Settings) -> Iterator:
 
 
 def _prefect_bin() -> str:
-    return str(Path(sys.executable).with_name("prefect"))
+    from dashcam.device import prefect_bin
+
+    return prefect_bin()
 
 
 @dataclass
@@ -77,7 +78,7 @@ class Stack:
         logf = open(self.settings.logs_dir / f"{name}.log", "ab")  # noqa: SIM115 (kept open for the child)
         self._logs.append(logf)
         env = env or self.settings.child_env()
-        env["PREFECT_LOGGING_EXTRA_LOGGERS"] = "tasks"
+        env.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "tasks")
         # Own session: Ctrl-C in the terminal reaches only `dashcam up`, which stops children in order.
         return subprocess.Popen(
             args,
@@ -124,21 +125,10 @@ class Stack:
         raise StackError(f"the Prefect server did not answer at {url} within {timeout:.0f} s")
 
     def start_worker(self, device: str) -> subprocess.Popen:
-        pool = self.settings.pools[device]
-        args = [
-            _prefect_bin(),
-            "worker",
-            "start",
-            "--pool",
-            pool,
-            "--type",
-            "process",
-            "--name",
-            f"{device}-{self.settings.device_name}",
-        ]
-        if device == "workhorse":
-            args += ["--limit", str(self.settings.workhorse_concurrency)]
-        proc = self._spawn(f"worker-{device}", args)
+        from dashcam.device import worker_args, worker_env
+
+        # The same command line `dashcam worker DEVICE` runs on a device of its own.
+        proc = self._spawn(f"worker-{device}", worker_args(self.settings, device), worker_env(self.settings))
         self.workers[device] = proc
         return proc
 
