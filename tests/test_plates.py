@@ -31,7 +31,6 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 PLATES_DATA = REPO_ROOT / ".." / "shared" / "data" / "plates"
 
 
-
 def plates_data(rel: str) -> Path:
     """A path under ../shared/data/plates, or skip the test with a clear message."""
     path = PLATES_DATA / rel
@@ -199,3 +198,39 @@ def test_synthetic_clip_is_read_end_to_end(
     reads = [[r.text for _, r in read_plates(f, detector, reader) if r] for f in frames]
     hits = sum(text in texts for texts in reads)
     assert hits / len(frames) >= 0.8, f"read {text} on {hits}/{len(frames)} frames: {reads}"
+
+
+def test_edited_model_gives_the_packaged_models_boxes(synthetic_frame: np.ndarray) -> None:
+    """The mask branch cut off in memory changes nothing; a 16:9 frame runs at 640x384."""
+    import onnxruntime as ort
+
+    from tasks.plates import default_detector_model_path
+
+    square = OnnxPlateDetector(rect=False)
+    blob, *_ = square._letterbox(synthetic_frame)
+    original = ort.InferenceSession(str(default_detector_model_path()))
+    assert len(original.get_outputs()) == 2 and len(square.session.get_outputs()) == 1
+    np.testing.assert_array_equal(
+        original.run(None, {"images": blob})[0], square.session.run(None, {"images": blob})[0]
+    )
+    rect = OnnxPlateDetector(rect=True)
+    assert rect.rect and rect._input_shape_for(1080, 1920) == (384, 640)
+    assert rect._input_shape_for(640, 640) == (640, 640)
+    [a], [b] = square.detect(synthetic_frame), rect.detect(synthetic_frame)
+    assert iou(a.box, b.box) > 0.9 and abs(a.confidence - b.confidence) < 0.1
+
+
+def test_a_model_that_cannot_be_edited_runs_as_it_is(tmp_path: Path) -> None:
+    """A user's model with a dynamic input or another head is used unedited (square input)."""
+    import onnx
+
+    from tasks.plates import default_detector_model_path
+
+    model = onnx.load(str(default_detector_model_path()))
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    dims[2].dim_param, dims[3].dim_param = "h", "w"  # dynamic axes
+    path = tmp_path / "dynamic.onnx"
+    onnx.save(model, str(path))
+    det = OnnxPlateDetector(model_path=path)
+    assert not det.rect and det.input_size == (640, 640)
+    assert det.detect(np.zeros((720, 1280, 3), np.uint8)) == []
