@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -23,12 +24,14 @@ from dashcam.settings import Settings
 from tasks import bundle
 from tasks.gps import Aligned, NoGps, align, find_sidecars, read_track
 from tasks.grouping import Observation, PlateGroup, group_reads
-from tasks.media import MediaError, VideoInfo, iter_frames, probe, transcode_lowres
+from tasks.media import MediaError, VideoInfo, iter_frames, probe
 from tasks.naming import parse_clip_name
 from tasks.plate_formats import formats_for
 from tasks.plates import OnnxPlateDetector, PlateDetector, PlateReader, crop_plate, default_reader
+from tasks.sampling import FramesAndArchive
 
 log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class HeavyResult:
@@ -46,7 +49,9 @@ def load_models(
 ) -> tuple[PlateDetector, PlateReader]:
     """Models load once per process (a worker's flow-run process handles one video at a time)."""
     detector = OnnxPlateDetector(
-        Path(plate_model) if plate_model else None, providers=list(providers), conf_threshold=min_conf
+        Path(plate_model) if plate_model else None,
+        providers=list(providers),
+        conf_threshold=min_conf,
     )
     return detector, default_reader(formats_for(regions))
 
@@ -80,17 +85,23 @@ def run_heavy(settings: Settings, video_id: str, raw_path: str) -> HeavyResult:
         if not src.is_file():
             raise MediaError(f"{raw_path}: the file is no longer in the raw volume ({src})")
         info = probe(src)
-        detections = read_video(settings, video_id, src, info, scratch)
+        # One ffmpeg decodes the clip once for both the sampled frames and the archival copy.
+        media = FramesAndArchive(
+            src,
+            settings.sample_every_s,
+            info,
+            scratch / bundle.LOWRES,
+            height=settings.archive_height,
+            crf=settings.archive_crf,
+        )
+        detections = read_video(settings, video_id, src, info, scratch, media.frames())
         attach_gps(detections, src, info)
         settings.fault_pause("heavy")
-        log.info(
-            "heavy %s: transcoding the archival copy to %dp", video_id, settings.archive_height
-        )
-        t_tx = time.monotonic()
-        low = transcode_lowres(
-            src, scratch / bundle.LOWRES, height=settings.archive_height, crf=settings.archive_crf
-        )
-        detections["timings"]["transcode_s"] = round(time.monotonic() - t_tx, 3)
+        low = media.lowres
+        assert low is not None  # frames() ran to the end, so the archive copy is sealed
+        # transcode_s: what the archival copy cost beyond the frame loop (it runs alongside).
+        detections["timings"]["transcode_s"] = round(media.tail_wait_s, 3)
+        detections["timings"]["ffmpeg_s"] = round(media.ffmpeg_s, 3)
         detections["device"] = settings.device_name  # which workhorse did it (video.heavy_device)
         detections["lowres"] = {
             "width": low.width,
@@ -124,7 +135,12 @@ def run_heavy(settings: Settings, video_id: str, raw_path: str) -> HeavyResult:
 
 
 def read_video(
-    settings: Settings, video_id: str, src: Path, info: VideoInfo, scratch: Path
+    settings: Settings,
+    video_id: str,
+    src: Path,
+    info: VideoInfo,
+    scratch: Path,
+    sampled: Iterator[tuple[float, np.ndarray]] | None = None,
 ) -> dict[str, Any]:
     """Sample frames, detect and read plates, group the reads, save best crops and frames."""
     detector, reader = models_for(settings)
@@ -136,7 +152,9 @@ def read_video(
     t_det = t_ocr = 0.0
     n = 0
     last_log = time.monotonic()
-    for frame_s, frame in iter_frames(src, every, info):
+    if sampled is None:
+        sampled = iter_frames(src, every, info)
+    for frame_s, frame in sampled:
         n += 1
         t = time.perf_counter()
         dets = detector.detect(frame)
@@ -223,15 +241,23 @@ def attach_gps(detections: dict[str, Any], src: Path, info: VideoInfo) -> None:
     name = parse_clip_name(src.name)
     start_utc = None
     if name.recorded_at is not None and track.camera_clock_offset_s is not None:
-        start_utc = name.recorded_at.replace(tzinfo=UTC) - timedelta(seconds=track.camera_clock_offset_s)
+        start_utc = name.recorded_at.replace(tzinfo=UTC) - timedelta(
+            seconds=track.camera_clock_offset_s
+        )
     detections["gps"] = {
         "source": track.source,
         "note": None,
         "camera_clock_offset_s": track.camera_clock_offset_s,
         "start_utc": start_utc.isoformat() if start_utc else None,
         "points": [
-            {"offset_s": f.offset_s, "time_utc": f.time.isoformat() if f.time else None, "lat": f.lat,
-             "lon": f.lon, "speed_mps": f.speed_mps, "bearing_deg": f.bearing_deg}
+            {
+                "offset_s": f.offset_s,
+                "time_utc": f.time.isoformat() if f.time else None,
+                "lat": f.lat,
+                "lon": f.lon,
+                "speed_mps": f.speed_mps,
+                "bearing_deg": f.bearing_deg,
+            }
             for f in track.valid_fixes
             if f.offset_s is not None
         ],
@@ -250,8 +276,12 @@ def _position(pos: Aligned | None) -> dict[str, Any]:
     if pos is None:
         return {}
     return {
-        "lat": pos.lat, "lon": pos.lon, "speed_mps": pos.speed_mps, "bearing_deg": pos.bearing_deg,
-        "time_utc": pos.time.isoformat() if pos.time else None, "gps_gap_s": round(pos.gap_s, 3),
+        "lat": pos.lat,
+        "lon": pos.lon,
+        "speed_mps": pos.speed_mps,
+        "bearing_deg": pos.bearing_deg,
+        "time_utc": pos.time.isoformat() if pos.time else None,
+        "gps_gap_s": round(pos.gap_s, 3),
     }
 
 
