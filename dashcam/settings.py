@@ -136,6 +136,33 @@ class Settings(BaseSettings):
         description="Archival copy height: 720 (default) or 540 to save space.",
     )
     archive_crf: int = Field(28, ge=0, le=51)
+    # Gating (tasks/gating.py): sampled frames that skip the plate detector.
+    gate_static_diff: float = Field(
+        1.0,
+        ge=0,
+        description="Mean grey change (0-255, 160 px thumbnail) from the last detected frame below which a frame is skipped as static; 0 disables.",
+    )
+    gate_static_refresh_s: float = Field(
+        10.0, gt=0, description="A static scene still goes through the detector this often."
+    )
+    gate_dark_luma: float = Field(
+        12.0, ge=0, le=255, description="Mean luma below which a frame is too dark to read."
+    )
+    gate_blur_var: float = Field(
+        8.0,
+        ge=0,
+        description="Variance of the Laplacian (640 px wide) below which a frame is too blurred.",
+    )
+    stationary_speed_mps: float = Field(
+        0.8, ge=0, description="GPS speed below which the car counts as standing."
+    )
+    stationary_every_s: float = Field(
+        1.0, gt=0, description="Seconds between detected frames while standing (GPS known)."
+    )
+    # Tracking and reading (tasks/tracking.py, tasks/grouping.py).
+    ocr_crops_per_track: int = Field(
+        3, ge=1, description="Best crops of a track that are read; more only if they disagree."
+    )
 
     # --- dashcam Wi-Fi sync (indoor-nas), off until a camera address is set ---
     camera_address: str | None = Field(

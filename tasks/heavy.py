@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -22,7 +22,8 @@ import numpy as np
 
 from dashcam.settings import Settings
 from tasks import bundle
-from tasks.gps import Aligned, NoGps, align, find_sidecars, read_track
+from tasks.gating import Gate, GateConfig
+from tasks.gps import Aligned, NoGps, Track, align, find_sidecars, read_track
 from tasks.grouping import Observation, PlateGroup, group_reads
 from tasks.media import MediaError, VideoInfo, iter_frames, probe
 from tasks.naming import parse_clip_name
@@ -94,8 +95,12 @@ def run_heavy(settings: Settings, video_id: str, raw_path: str) -> HeavyResult:
             height=settings.archive_height,
             crf=settings.archive_crf,
         )
-        detections = read_video(settings, video_id, src, info, scratch, media.frames())
-        attach_gps(detections, src, info)
+        # GPS first: the speed decides how often a standing car's frames are looked at.
+        track = read_track(src, sidecars=find_sidecars(src), duration_s=info.duration_s)
+        detections = read_video(
+            settings, video_id, src, info, scratch, media.frames(), _speed_lookup(track, src)
+        )
+        attach_gps(detections, src, info, track)
         settings.fault_pause("heavy")
         low = media.lowres
         assert low is not None  # frames() ran to the end, so the archive copy is sealed
@@ -141,9 +146,11 @@ def read_video(
     info: VideoInfo,
     scratch: Path,
     sampled: Iterator[tuple[float, np.ndarray]] | None = None,
+    speed_at: Callable[[float], float | None] | None = None,
 ) -> dict[str, Any]:
     """Sample frames, detect and read plates, group the reads, save best crops and frames."""
     detector, reader = models_for(settings)
+    gate = Gate(gate_config(settings))
     every = settings.sample_every_s
     expected = max(1, int(info.duration_s / every) + 1)
     obs: list[Observation] = []
@@ -154,8 +161,14 @@ def read_video(
     last_log = time.monotonic()
     if sampled is None:
         sampled = iter_frames(src, every, info)
+    t_gate = 0.0
     for frame_s, frame in sampled:
         n += 1
+        t = time.perf_counter()
+        skip = gate.decide(frame_s, frame, speed_at(frame_s) if speed_at else None)
+        t_gate += time.perf_counter() - t
+        if skip:
+            continue
         t = time.perf_counter()
         dets = detector.detect(frame)
         t_det += time.perf_counter() - t
@@ -180,13 +193,22 @@ def read_video(
         if time.monotonic() - last_log > 10:
             last_log = time.monotonic()
             log.info(
-                "heavy %s: frame %d/%d (%.0f%%), %d plate boxes so far",
+                "heavy %s: frame %d/%d (%.0f%%), %d plate boxes so far, %d frames skipped",
                 video_id,
                 n,
                 expected,
                 100 * n / expected,
                 len(obs),
+                sum(gate.skipped.values()),
             )
+    if gate.skipped:
+        log.info(
+            "heavy %s: %d of %d sampled frames skipped the detector (%s)",
+            video_id,
+            sum(gate.skipped.values()),
+            n,
+            ", ".join(f"{k} {v}" for k, v in sorted(gate.skipped.items())),
+        )
 
     groups = group_reads(
         obs, min_confidence=settings.ocr_min_confidence, min_chars=settings.min_plate_chars
@@ -227,23 +249,59 @@ def read_video(
         ],
         "plates": plates,
         "gps": {"source": None, "note": "not read yet", "points": []},  # see attach_gps
-        "timings": {"detect_s": round(t_det, 3), "ocr_s": round(t_ocr, 3), "frames": n},
+        "timings": {
+            "detect_s": round(t_det, 3),
+            "ocr_s": round(t_ocr, 3),
+            "gate_s": round(t_gate, 3),
+            "frames": n,
+            "frames_detected": gate.passed,
+            "frames_skipped": dict(sorted(gate.skipped.items())),
+        },
     }
 
 
-def attach_gps(detections: dict[str, Any], src: Path, info: VideoInfo) -> None:
+def gate_config(settings: Settings) -> GateConfig:
+    return GateConfig(
+        static_diff=settings.gate_static_diff,
+        static_refresh_s=settings.gate_static_refresh_s,
+        dark_luma=settings.gate_dark_luma,
+        blur_var=settings.gate_blur_var,
+        stationary_mps=settings.stationary_speed_mps,
+        stationary_every_s=settings.stationary_every_s,
+    )
+
+
+def _clip_start_utc(track: Track, src: Path) -> datetime | None:
+    name = parse_clip_name(src.name)
+    if name.recorded_at is not None and track.camera_clock_offset_s is not None:
+        return name.recorded_at.replace(tzinfo=UTC) - timedelta(seconds=track.camera_clock_offset_s)
+    return None
+
+
+def _speed_lookup(track: Track | NoGps, src: Path) -> Callable[[float], float | None] | None:
+    """Frame time -> GPS speed (m/s), None where no fix is near enough to trust."""
+    if isinstance(track, NoGps):
+        return None
+    start_utc = _clip_start_utc(track, src)
+
+    def speed_at(t: float) -> float | None:
+        [pos] = align(track, [t], start_utc)
+        return pos.speed_mps if pos is not None and not pos.approximate else None
+
+    return speed_at
+
+
+def attach_gps(
+    detections: dict[str, Any], src: Path, info: VideoInfo, track: Track | NoGps | None = None
+) -> None:
     """The clip's track (embedded or sidecar) and a position for every sighting and plate."""
-    track = read_track(src, sidecars=find_sidecars(src), duration_s=info.duration_s)
+    if track is None:
+        track = read_track(src, sidecars=find_sidecars(src), duration_s=info.duration_s)
     if isinstance(track, NoGps):
         detections["gps"] = {"source": None, "note": track.reason, "points": []}
         log.info("heavy: %s has no GPS: %s", src.name, track.reason)
         return
-    name = parse_clip_name(src.name)
-    start_utc = None
-    if name.recorded_at is not None and track.camera_clock_offset_s is not None:
-        start_utc = name.recorded_at.replace(tzinfo=UTC) - timedelta(
-            seconds=track.camera_clock_offset_s
-        )
+    start_utc = _clip_start_utc(track, src)
     detections["gps"] = {
         "source": track.source,
         "note": None,
