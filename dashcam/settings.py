@@ -137,10 +137,11 @@ class Settings(BaseSettings):
     )
     archive_crf: int = Field(28, ge=0, le=51)
     # Gating (tasks/gating.py): sampled frames that skip the plate detector.
-    gate_static_diff: float = Field(
-        1.0,
+    gate_static_area_pct: float = Field(
+        0.5,
         ge=0,
-        description="Mean grey change (0-255, 160 px thumbnail) from the last detected frame below which a frame is skipped as static; 0 disables.",
+        le=100,
+        description="Percent of the frame changed since the last detected frame below which a frame is skipped as static; 0 disables.",
     )
     gate_static_refresh_s: float = Field(
         10.0, gt=0, description="A static scene still goes through the detector this often."

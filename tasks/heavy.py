@@ -262,7 +262,7 @@ def read_video(
 
 def gate_config(settings: Settings) -> GateConfig:
     return GateConfig(
-        static_diff=settings.gate_static_diff,
+        static_area_pct=settings.gate_static_area_pct,
         static_refresh_s=settings.gate_static_refresh_s,
         dark_luma=settings.gate_dark_luma,
         blur_var=settings.gate_blur_var,
