@@ -11,7 +11,7 @@ import logging
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -24,12 +24,14 @@ from dashcam.settings import Settings
 from tasks import bundle
 from tasks.gating import Gate, GateConfig
 from tasks.gps import Aligned, NoGps, Track, align, find_sidecars, read_track
-from tasks.grouping import Observation, PlateGroup, group_reads
+from tasks.grouping import Observation, PlateGroup, Read, crop_quality, merge_tracks, vote
 from tasks.media import MediaError, VideoInfo, iter_frames, probe
 from tasks.naming import parse_clip_name
 from tasks.plate_formats import formats_for
 from tasks.plates import OnnxPlateDetector, PlateDetector, PlateReader, crop_plate, default_reader
 from tasks.sampling import FramesAndArchive
+from tasks.tracking import PlateTracker
+from tasks.tracking import Track as PlateTrack
 
 log = logging.getLogger(__name__)
 
@@ -154,9 +156,9 @@ def read_video(
     every = settings.sample_every_s
     expected = max(1, int(info.duration_s / every) + 1)
     obs: list[Observation] = []
-    crops: dict[int, np.ndarray] = {}  # best crop candidates kept in memory, per observation
-    frames: dict[int, np.ndarray] = {}
-    t_det = t_ocr = 0.0
+    tracker = PlateTracker(max_age_s=max(2.0, 4 * every))
+    reading = TrackReading(reader, settings.ocr_crops_per_track, settings)
+    t_det = 0.0
     n = 0
     last_log = time.monotonic()
     if sampled is None:
@@ -172,24 +174,26 @@ def read_video(
         t = time.perf_counter()
         dets = detector.detect(frame)
         t_det += time.perf_counter() - t
+        indexes = []
         for det in dets:
             crop = crop_plate(frame, det.box)
-            t = time.perf_counter()
-            read = reader.read(crop)
-            t_ocr += time.perf_counter() - t
-            i = len(obs)
+            sharp = sharpness(crop)
+            indexes.append(len(obs))
             obs.append(
                 Observation(
                     frame_s=round(frame_s, 3),
                     box=tuple(round(v, 1) for v in det.box),  # type: ignore[arg-type]
                     det_confidence=round(det.confidence, 4),
-                    text=read.text if read else None,
-                    confidence=round(read.confidence, 4) if read else None,
-                    sharpness=round(sharpness(crop), 1),
+                    text=None,  # filled in for the crops that are read, when the track ends
+                    confidence=None,
+                    sharpness=round(sharp, 1),
                 )
             )
-            if read:
-                crops[i], frames[i] = crop, frame
+            reading.offer_later(indexes[-1], crop, frame, det.box, det.confidence, sharp)
+        ids = tracker.update(frame_s, [d.box for d in dets], indexes)
+        reading.assign(indexes, ids)
+        for track in tracker.pop_finished(frame_s):  # read finished tracks, free their frames
+            reading.finish(track, obs)
         if time.monotonic() - last_log > 10:
             last_log = time.monotonic()
             log.info(
@@ -201,6 +205,8 @@ def read_video(
                 len(obs),
                 sum(gate.skipped.values()),
             )
+    for track in tracker.pop_finished():
+        reading.finish(track, obs)
     if gate.skipped:
         log.info(
             "heavy %s: %d of %d sampled frames skipped the detector (%s)",
@@ -210,9 +216,13 @@ def read_video(
             ", ".join(f"{k} {v}" for k, v in sorted(gate.skipped.items())),
         )
 
-    groups = group_reads(
-        obs, min_confidence=settings.ocr_min_confidence, min_chars=settings.min_plate_chars
+    groups = merge_tracks(
+        reading.tracks,
+        obs,
+        min_confidence=settings.ocr_min_confidence,
+        min_chars=settings.min_plate_chars,
     )
+    crops, frames = reading.best_crops, reading.best_frames
     plate_of: dict[int, str] = {}
     plates = []
     (scratch / "plate_crops").mkdir()
@@ -251,13 +261,100 @@ def read_video(
         "gps": {"source": None, "note": "not read yet", "points": []},  # see attach_gps
         "timings": {
             "detect_s": round(t_det, 3),
-            "ocr_s": round(t_ocr, 3),
+            "ocr_s": round(reading.ocr_s, 3),
+            "ocr_reads": reading.reads,
+            "tracks": len(reading.tracks),
             "gate_s": round(t_gate, 3),
             "frames": n,
             "frames_detected": gate.passed,
             "frames_skipped": dict(sorted(gate.skipped.items())),
         },
     }
+
+
+@dataclass
+class _Candidate:
+    index: int
+    crop: np.ndarray
+    frame: np.ndarray
+    quality: float
+
+
+class TrackReading:
+    """OCR per track, not per box: a track's best crops are read when it ends.
+
+    Each track keeps its 2 x `per_track` best crops by quality (size, sharpness, detector
+    confidence); when it ends, the best `per_track` are read, and the next ones only if those
+    reads disagree. Only the winning read's crop and frame stay in memory afterwards.
+    """
+
+    def __init__(self, reader: PlateReader, per_track: int, settings: Settings) -> None:
+        self.reader, self.per_track = reader, per_track
+        self.min_confidence = settings.ocr_min_confidence
+        self.min_chars = settings.min_plate_chars
+        self.tracks: list[tuple[list[Read], list[int]]] = []  # (reads, members) per track
+        self.best_crops: dict[int, np.ndarray] = {}
+        self.best_frames: dict[int, np.ndarray] = {}
+        self.ocr_s = 0.0
+        self.reads = 0
+        self._pending: dict[int, _Candidate] = {}  # this frame's boxes, before assignment
+        self._kept: dict[int, list[_Candidate]] = {}  # track id -> best candidates
+
+    def offer_later(
+        self,
+        index: int,
+        crop: np.ndarray,
+        frame: np.ndarray,
+        box: tuple[float, float, float, float],
+        det_confidence: float,
+        sharp: float,
+    ) -> None:
+        q = crop_quality(box[2] - box[0], sharp, det_confidence)
+        self._pending[index] = _Candidate(index, crop, frame, q)
+
+    def assign(self, indexes: list[int], track_ids: list[int]) -> None:
+        for i, tid in zip(indexes, track_ids, strict=True):
+            kept = self._kept.setdefault(tid, [])
+            kept.append(self._pending.pop(i))
+            kept.sort(key=lambda c: (-c.quality, c.index))
+            del kept[2 * self.per_track :]
+
+    def finish(self, track: PlateTrack, obs: list[Observation]) -> None:
+        cands = self._kept.pop(track.track_id, [])
+        reads: list[Read] = []
+        read_cands: dict[int, _Candidate] = {}
+        for start in range(0, len(cands), self.per_track):
+            for c in cands[start : start + self.per_track]:
+                t = time.perf_counter()
+                r = self.reader.read(c.crop)
+                self.ocr_s += time.perf_counter() - t
+                self.reads += 1
+                if r is None:
+                    continue
+                obs[c.index] = replace(obs[c.index], text=r.text, confidence=round(r.confidence, 4))
+                reads.append(Read(c.index, r.text, round(r.confidence, 4), c.quality))
+                read_cands[c.index] = c
+            if self._agreed(reads, track.members):
+                break
+        self.tracks.append((reads, list(track.members)))
+        g = vote(reads, track.members, min_confidence=self.min_confidence, min_chars=self.min_chars)
+        if g is not None:  # keep only what may become the plate's best crop
+            c = read_cands[g.best]
+            self.best_crops[c.index], self.best_frames[c.index] = c.crop, c.frame
+            # A merged plate may pick another read of the same text: keep those crops too.
+            for r in reads:
+                if r.text == g.text and r.index != g.best:
+                    self.best_crops[r.index] = read_cands[r.index].crop
+                    self.best_frames[r.index] = read_cands[r.index].frame
+
+    def _agreed(self, reads: list[Read], members: list[int]) -> bool:
+        g = vote(reads, members, min_confidence=self.min_confidence, min_chars=self.min_chars)
+        if g is None:
+            return False
+        # Settled: the winner holds most of the weight and, with 2+ reads, was read twice.
+        winners = sum(r.text == g.text for r in reads)
+        share = 1.0 - sum(g.alternates.values())
+        return share >= 0.6 and (winners >= 2 or len(reads) == 1)
 
 
 def gate_config(settings: Settings) -> GateConfig:

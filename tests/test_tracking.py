@@ -1,0 +1,128 @@
+"""Plate tracks across sampled frames, per-track voting, and heavy reading tracks, not boxes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from dashcam.settings import Settings
+from tasks.grouping import Observation, Read, crop_quality, merge_tracks, vote
+from tasks.synthetic import render_plate_clip
+from tasks.tracking import PlateTracker
+
+
+def box(cx: float, cy: float, w: float = 100, h: float = 30) -> tuple[float, float, float, float]:
+    return (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+
+
+def test_two_plates_side_by_side_keep_their_tracks() -> None:
+    tr = PlateTracker()
+    ids = [
+        tr.update(t * 0.5, [box(300 + 20 * t, 500), box(900 - 15 * t, 520)], [2 * t, 2 * t + 1])
+        for t in range(6)
+    ]
+    assert (
+        len({i[0] for i in ids}) == 1 and len({i[1] for i in ids}) == 1 and ids[0][0] != ids[0][1]
+    )
+    # Given in the other order, each box still goes to its own track (Hungarian, not greedy).
+    assert tr.update(3.0, [box(1000 - 90, 520), box(420, 500)], [12, 13]) == [ids[0][1], ids[0][0]]
+
+
+def test_a_fast_plate_is_followed_by_its_velocity() -> None:
+    """Moving 1.5 plate widths between samples: no IoU at all, still one track."""
+    tr = PlateTracker()
+    got = [tr.update(t * 0.5, [box(100 + 150 * t, 400)], [t])[0] for t in range(6)]
+    assert len(set(got)) == 1
+    [track] = tr.pop_finished()
+    assert track.members == list(range(6))
+
+
+def test_a_jump_or_a_size_change_starts_a_new_track() -> None:
+    tr = PlateTracker()
+    a = tr.update(0.0, [box(100, 400)], [0])[0]
+    assert tr.update(0.5, [box(900, 400)], [1])[0] != a  # 8 plate widths away
+    b = tr.update(1.0, [box(900, 400, w=400, h=120)], [2])[0]
+    assert b not in (a, 2)  # 4x the size: another (nearer) plate
+
+
+def test_tracks_finish_after_max_age_and_gaps_in_time_are_fine() -> None:
+    tr = PlateTracker(max_age_s=2.0)
+    a = tr.update(0.0, [box(100, 400)], [0])[0]
+    assert tr.update(1.5, [box(110, 400)], [1])[0] == a  # frames in between skipped (gating)
+    assert tr.pop_finished(3.0) == []
+    [done] = tr.pop_finished(4.0)
+    assert done.track_id == a and done.members == [0, 1]
+    assert tr.update(4.0, [box(120, 400)], [2])[0] != a
+
+
+def test_vote_weights_confidence_and_crop_quality() -> None:
+    reads = [Read(0, "KA12BCD", 0.80, 1.0), Read(1, "KA12BC0", 0.85, 0.1), Read(2, "KA12BCD", 0.7, 0.9),
+             Read(3, "XY", 0.99, 1.0), Read(4, "ZZ99ZZZ", 0.3, 1.0)]  # fmt: skip
+    g = vote(reads, [0, 1, 2, 3, 4, 5], min_confidence=0.5, min_chars=4)
+    assert g is not None and g.text == "KA12BCD" and g.best == 0 and g.members == [0, 1, 2, 3, 4, 5]
+    assert set(g.alternates) == {"KA12BC0"} and 0.5 < g.confidence < 0.8
+    # The same confidence from a poor crop counts less: the sharp crop's read wins.
+    g = vote(
+        [Read(0, "AB123CD", 0.8, 0.1), Read(1, "AB128CD", 0.8, 1.0)],
+        [0, 1],
+        min_confidence=0.5,
+        min_chars=4,
+    )
+    assert g is not None and g.text == "AB128CD" and g.best == 1
+    assert vote([Read(0, "AB", 0.9)], [0], min_confidence=0.5, min_chars=4) is None
+    assert crop_quality(300, 1e6, 0.9) > 0.99 and crop_quality(50, 100, 0.9) < 0.2
+
+
+def test_tracks_of_one_plate_merge_within_the_gap() -> None:
+    obs = [
+        Observation(frame_s=t, box=box(0, 0), det_confidence=0.9, text=None, confidence=None)
+        for t in (0, 1, 5, 6, 30)
+    ]
+    tracks = [
+        ([Read(0, "KA12BCD", 0.9)], [0, 1]),
+        ([Read(2, "KA12BC0", 0.6)], [2, 3]),
+        ([Read(4, "KA12BCD", 0.9)], [4]),
+    ]
+    plates = merge_tracks(tracks, obs, min_confidence=0.5, min_chars=4)
+    assert [p.text for p in plates] == ["KA12BCD", "KA12BCD"]  # 30 s later: seen again
+    assert plates[0].members == [0, 1, 2, 3] and "KA12BC0" in plates[0].alternates
+
+
+@pytest.fixture(scope="module")
+def gap_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same car for 2 s, 3 s of black (the plate lost), the car again for 2 s."""
+    d = tmp_path_factory.mktemp("tracking")
+    part = render_plate_clip(
+        d / "part.mp4", text="KA12BCD", seconds=2.0, width=1280, height=720, seed=2
+    )
+    out = d / "raw" / "gap.mp4"
+    out.parent.mkdir()
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-nostdin", "-i", str(part), "-f", "lavfi", "-i",
+         "color=black:s=1280x720:r=30:d=3", "-i", str(part), "-filter_complex",
+         "[0:v][1:v][2:v]concat=n=3:v=1[v]", "-map", "[v]", "-c:v", "libx264", "-preset",
+         "veryfast", "-pix_fmt", "yuv420p", str(out)],
+        check=True,
+    )  # fmt: skip
+    return out
+
+
+def test_heavy_reads_tracks_not_boxes(gap_clip: Path, tmp_path: Path) -> None:
+    from tasks.heavy import run_heavy
+
+    settings = Settings(data_dir=tmp_path / "data", raw_root=gap_clip.parent)
+    res = run_heavy(settings, "gap", gap_clip.name)
+    assert res.status == "ok" and res.plates == 1
+    det = json.loads((settings.volume_root("work") / "gap" / "detections.json").read_text())
+    t = det["timings"]
+    assert t["tracks"] == 2 and t["frames_skipped"].get("dark", 0) >= 5  # black frames skip
+    boxes = len(det["sightings"])
+    assert boxes >= 7 and t["ocr_reads"] <= 2 * 3 < boxes  # the best 3 crops of each track
+    [plate] = det["plates"]
+    assert plate["text"] == "KA12BCD" and plate["sighting_count"] == boxes
+    assert all(s["plate_id"] == plate["plate_id"] for s in det["sightings"])
+    read = [s for s in det["sightings"] if s["text"]]
+    assert len(read) == t["ocr_reads"] and all(s["text"] == "KA12BCD" for s in read)
