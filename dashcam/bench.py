@@ -158,8 +158,12 @@ def heavy(base: Settings, video: Path) -> None:
     ):
         print(f"{name:<38}{secs:>9.2f}{dur / secs:>13.2f}")
     t = det["timings"]
-    print(f"heavy parts: detect {t['detect_s']:.2f} s, OCR {t['ocr_s']:.2f} s, transcode {t.get('transcode_s', 0):.2f} s, "
-          f"{t['frames']} frames sampled; heavy / decode-only = {heavy_s / decode_s:.1f}x")
+    skipped = t.get("frames_skipped", {})
+    print(f"heavy parts: detect {t['detect_s']:.2f} s on {t.get('frames_detected', t['frames'])} of {t['frames']} sampled frames"
+          f" (skipped: {', '.join(f'{k} {v}' for k, v in skipped.items()) or 'none'}), "
+          f"OCR {t['ocr_s']:.2f} s ({t.get('ocr_reads', '?')} reads, {t.get('tracks', '?')} tracks), "
+          f"ffmpeg decode + archival transcode {t.get('ffmpeg_s', 0):.2f} s alongside (waited {t.get('transcode_s', 0):.2f} s after the last frame)")
+    print(f"heavy / decode-only = {heavy_s / decode_s:.1f}x (goal 3x); baseline / decode-only = {baseline_s / decode_s:.1f}x")
     found = len(heavy_texts & baseline_texts)
     print(f"plates: baseline read {len(baseline_texts)} distinct texts, heavy found {found} of them "
           f"({100 * found / max(1, len(baseline_texts)):.0f} %); heavy's plates: {sorted(heavy_texts)}")
