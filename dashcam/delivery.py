@@ -151,5 +151,10 @@ def _logger() -> logging.Logger | logging.LoggerAdapter:
     from prefect.runtime import flow_run
 
     if flow_run.id:
-        return logging.LoggerAdapter(get_logger("prefect.flow_runs"), {"flow_run_id": flow_run.id})
+        extra = {
+            "flow_run_id": flow_run.id,
+            "flow_run_name": flow_run.name,
+            "flow_name": flow_run.flow_name,
+        }
+        return logging.LoggerAdapter(get_logger("prefect.flow_runs"), extra)
     return log

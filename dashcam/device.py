@@ -237,6 +237,8 @@ def run_worker(settings: Settings, device: str, limit: int | None = None) -> int
     if problems:
         return 1 if all(p.check == "reachable" for p in problems) else 2
     args = worker_args(settings, device, limit)
+    assert settings.prefect_home is not None
+    settings.prefect_home.mkdir(parents=True, exist_ok=True)  # Prefect's own state on this device
     print(
         f"dashcam: starting worker {device}-{settings.device_name} on pool {pool!r} at "
         f"{redact_url(settings.prefect_api_url)}",

@@ -165,6 +165,7 @@ class Stack:
             text=True,
             timeout=300,
         )
+        self.settings.logs_dir.mkdir(parents=True, exist_ok=True)
         (self.settings.logs_dir / "deploy.log").write_text(proc.stdout + proc.stderr)
         if proc.returncode != 0:
             raise StackError(

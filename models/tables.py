@@ -10,8 +10,12 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from pydantic import NaiveDatetime
-from sqlalchemy import Column, Index, Text
+from sqlalchemy import BigInteger, Column, Index, Integer, Text
 from sqlmodel import Field, SQLModel
+
+# 64-bit where PostgreSQL needs it; SQLite's INTEGER is 64-bit already (and its migrations made
+# plain INTEGER columns, which must keep comparing equal).
+Int64 = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def utcnow() -> datetime:
@@ -40,7 +44,9 @@ class Trip(SQLModel, table=True):
     duration_s: float | None = None
     avg_speed_mps: float | None = None
     max_speed_mps: float | None = None
-    track_json: str | None = Field(default=None, sa_column=Column(Text), description="[[lat, lon], ...] simplified")
+    track_json: str | None = Field(
+        default=None, sa_column=Column(Text), description="[[lat, lon], ...] simplified"
+    )
 
 
 class TripEvent(SQLModel, table=True):
@@ -63,16 +69,23 @@ class Video(SQLModel, table=True):
     channel: str | None = None
     kind: str = "normal"
     recorded_at: NaiveDatetime | None = Field(default=None, index=True, description="camera clock")
-    size_bytes: int = 0
+    # 64-bit: PostgreSQL's INTEGER ends at 2 GiB, and long 4K clips pass that
+    size_bytes: int = Field(default=0, sa_type=Int64)
     duration_s: float | None = None
     fps: float | None = None
     width: int | None = None
     height: int | None = None
     codec: str | None = None
     has_gps: bool = False
-    gps_source: str | None = Field(default=None, description="novatek, 70mai, gopro, nmea, ... or None")
-    gps_note: str | None = Field(default=None, sa_column=Column(Text), description="why there is no GPS")
-    clock_offset_s: float | None = Field(default=None, description="camera clock minus UTC, seconds")
+    gps_source: str | None = Field(
+        default=None, description="novatek, 70mai, gopro, nmea, ... or None"
+    )
+    gps_note: str | None = Field(
+        default=None, sa_column=Column(Text), description="why there is no GPS"
+    )
+    clock_offset_s: float | None = Field(
+        default=None, description="camera clock minus UTC, seconds"
+    )
     started_at_utc: datetime | None = Field(default=None, index=True)
     stage: str = Field(default=Stage.ingested, index=True)
     error: str | None = Field(default=None, sa_column=Column(Text))
@@ -92,8 +105,8 @@ class SeenFile(SQLModel, table=True):
     """Ingest's memory of files in `raw` that were not yet complete (size/mtime still changing)."""
 
     path: str = Field(primary_key=True)
-    size_bytes: int
-    mtime_ns: int
+    size_bytes: int = Field(sa_type=Int64)
+    mtime_ns: int = Field(sa_type=Int64)  # nanoseconds since 1970: far past 32 bits
     first_seen_at: datetime = Field(default_factory=utcnow)
     checked_at: datetime = Field(default_factory=utcnow)
 

@@ -97,6 +97,9 @@ class PgServer:
         )
         if run.returncode != 0:
             raise RuntimeError(f"initdb failed in {data}: {run.stderr.strip()}")
+        # Password logins from the hosts on the server's own subnet (initdb allows loopback only).
+        with open(data / "pg_hba.conf", "a") as hba:
+            hba.write("host all all samenet scram-sha-256\n")
         # Fast and disposable: no fsync; sockets in our own dir (not /var/run/postgresql).
         opts = [
             "-c",

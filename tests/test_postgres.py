@@ -144,3 +144,18 @@ def test_unreachable_postgres_says_so(pg: PgServer) -> None:
     with pytest.raises(DatabaseError) as err:
         check_current(url)
     assert "cannot reach the app database" in str(err.value) and pg.password not in str(err.value)
+
+
+def test_ingest_on_postgres(pg: PgServer, tmp_path: Path) -> None:
+    """Ingest's stability check stores sizes and nanosecond mtimes: 64-bit columns on PostgreSQL."""
+    import tests.test_pipeline as pipeline
+    from dashcam.settings import Settings
+
+    pg.create_db("ingest")
+    clip = render_plate_clip(
+        tmp_path / "clips" / "2024_0601_083000_00001F.MP4", seconds=2.0, seed=1
+    )
+    settings = Settings(
+        data_dir=tmp_path / "data", stable_seconds=0, database_url=pg.url("psycopg", "ingest")
+    )
+    pipeline.test_ingest_waits_for_growing_files_and_fails_bad_ones(settings, clip)
