@@ -333,6 +333,19 @@ def bench_handoff(
     handoff(get_settings(), clips)
 
 
+@bench_app.command("scale")
+def bench_scale_cmd(
+    clips: Annotated[int, typer.Option(help="Clips in the batch.")] = 8,
+    seconds: Annotated[float, typer.Option(help="Length of each rendered clip.")] = 4.0,
+    height: Annotated[int, typer.Option(help="Height of each rendered clip (16:9).")] = 720,
+) -> None:
+    """One vs two workhorse workers (each pinned to one core) on the same batch: throughput ratio and orchestration overhead per video."""
+    from dashcam.bench_scale import scale
+
+    _logging()
+    scale(get_settings(), clips, seconds, height)
+
+
 @app.command("read-plates")
 def read_plates(
     images: Annotated[list[Path], typer.Argument(help="Image files.")],

@@ -1,0 +1,181 @@
+"""`dashcam bench scale`: the same batch through the real stack with one and with two workhorses.
+
+Each workhorse worker (and so every flow run it starts, ffmpeg included) is pinned to one CPU
+core with `taskset`, so on a 2-core machine "two workhorses" means two cores of heavy work
+against one, as two GPU PCs would be. The server and the other workers are not pinned.
+
+Printed per round: the batch's wall time and throughput, then their ratio; and per video the
+orchestration overhead, i.e. time in the pipeline not spent inside a stage run:
+- pickup: from a run being due (or its workhorse being free again) to it running: worker poll,
+  process start, imports, the pull step;
+- handoff: the same for the stages after heavy (main-server and shed-nas runs).
+Time a heavy run waits because every workhorse is busy is queueing, not overhead: it is what a
+second workhorse removes, and it shows in the throughput.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from dashcam.bench import CHAIN, all_flow_runs, percentile
+from dashcam.settings import DEVICES, Settings
+
+
+@dataclass
+class Round:
+    workhorses: int
+    clips: int
+    wall_s: float
+    per_worker: dict[str, int]
+    pickup_s: list[float]  # per heavy run
+    handoff_s: list[float]  # per video: the stages after heavy
+    stage_s: list[float]  # per video: time inside stage runs
+    failed: int
+
+    @property
+    def per_minute(self) -> float:
+        return 60 * self.clips / self.wall_s
+
+
+def run_round(base: Settings, workhorses: int, clips: list[Path], cores: list[int]) -> Round:
+    from dashcam.cli import wait_for_terminal
+    from dashcam.device import worker_args, worker_env
+    from dashcam.stack import Stack, client
+    from models.db import session_scope
+    from models.tables import Video
+
+    with tempfile.TemporaryDirectory(prefix="dashcam-bench-scale-") as tmp:
+        settings = Settings.model_validate(
+            base.model_copy(
+                update={
+                    "data_dir": Path(tmp),
+                    "raw_root": None,
+                    "work_root": None,
+                    "archive_root": None,
+                    "prefect_home": None,
+                    "database_url": None,
+                    "stable_seconds": 1.0,
+                    "workhorse_concurrency": 1,
+                }
+            ).model_dump()
+        )
+        stack = Stack(settings)
+        # Stack.up starts one worker per pool; here the workhorses are started by hand, pinned.
+        stack.start_workers = lambda: [stack.start_worker(d) for d in DEVICES if d != "workhorse"]  # type: ignore[method-assign]
+        try:
+            os.environ.update(
+                {k: v for k, v in settings.child_env().items() if k.startswith("PREFECT_")}
+            )
+            stack.up()
+            for i in range(workhorses):
+                name = f"bench{i + 1}"
+                s = settings.model_copy(update={"device_name": name})
+                env = worker_env(s)
+                env["DASHCAM_DEVICE_NAME"] = name
+                args = ["taskset", "-c", str(cores[i % len(cores)]), *worker_args(s, "workhorse")]
+                stack.workers[f"workhorse-{name}"] = stack._spawn(
+                    f"worker-workhorse-{name}", args, env
+                )
+            raw = settings.volume_root("raw") / "batch"
+            raw.mkdir(parents=True)
+            for clip in clips:
+                shutil.copy2(clip, raw / clip.name)
+            t0 = time.monotonic()
+            wait_for_terminal(settings, len(clips), 1800)
+            wall = time.monotonic() - t0
+            with client(settings) as c:
+                names = {f.id: f.name for f in c.read_flows()}
+                runs = all_flow_runs(c)
+            with session_scope(settings.database_url) as session:
+                from sqlmodel import select
+
+                videos = {v.video_id: v for v in session.exec(select(Video)).all()}
+        finally:
+            stack.stop()
+    by_video: dict[str, dict] = {}
+    for r in runs:
+        vid = (r.parameters or {}).get("video_id")
+        if vid and names.get(r.flow_id) in CHAIN and r.start_time and r.end_time:
+            by_video.setdefault(vid, {})[names[r.flow_id]] = r
+    # pickup of heavy runs: from due (or the same workhorse's previous run ending) to running
+    pickup: list[float] = []
+    per_worker: dict[str, list] = {}
+    for vid, stages in by_video.items():
+        if "heavy" in stages and videos.get(vid) and videos[vid].heavy_device:
+            per_worker.setdefault(videos[vid].heavy_device, []).append(stages["heavy"])
+    for heavy_runs in per_worker.values():
+        heavy_runs.sort(key=lambda r: r.start_time)
+        free_at = None
+        for r in heavy_runs:
+            due = r.expected_start_time or r.start_time
+            ready = max(due, free_at) if free_at else due
+            pickup.append(max(0.0, (r.start_time - ready).total_seconds()))
+            free_at = r.end_time
+    handoff, inside = [], []
+    for stages in by_video.values():
+        after = [stages[s] for s in CHAIN if s in stages]
+        handoff.append(
+            sum(
+                (b.start_time - a.end_time).total_seconds()
+                for a, b in zip(after, after[1:], strict=False)
+            )
+        )
+        inside.append(sum((r.end_time - r.start_time).total_seconds() for r in after))
+    return Round(
+        workhorses,
+        len(clips),
+        wall,
+        {k: len(v) for k, v in per_worker.items()},
+        pickup,
+        handoff,
+        inside,
+        sum(1 for v in videos.values() if v.stage == "failed"),
+    )
+
+
+def scale(base: Settings, clips: int, seconds: float, height: int) -> None:
+    from tasks.synthetic import render_plate_clip
+
+    cores = sorted(os.sched_getaffinity(0))
+    if shutil.which("taskset") is None:
+        raise SystemExit("bench scale needs taskset (util-linux) to pin each workhorse to one core")
+    width = height * 16 // 9
+    with tempfile.TemporaryDirectory(prefix="dashcam-bench-clips-") as tmp:
+        batch = [
+            render_plate_clip(
+                Path(tmp) / f"2024_0601_09{i:02d}00_{i:05d}F.MP4",
+                text=f"SC{i:02d}ALE",
+                seconds=seconds,
+                width=width,
+                height=height,
+                seed=i,
+            )
+            for i in range(clips)
+        ]
+        rounds = [run_round(base, n, batch, cores) for n in (1, 2)]
+    print(
+        f"scale: {clips} clips of {seconds:g} s at {width}x{height}, {len(cores)} cores; "
+        "each workhorse pinned to one core (taskset)"
+    )
+    print(f"{'workhorses':<12}{'wall s':>8}{'videos/min':>12}{'per worker':>22}{'failed':>8}")
+    for r in rounds:
+        share = ", ".join(f"{k}: {v}" for k, v in sorted(r.per_worker.items()))
+        print(f"{r.workhorses:<12}{r.wall_s:>8.1f}{r.per_minute:>12.2f}{share:>22}{r.failed:>8}")
+    one, two = rounds
+    print(f"throughput ratio (2 vs 1 workhorse): {two.per_minute / one.per_minute:.2f}x")
+    print(
+        "orchestration overhead per video (s): heavy pickup p50/p95, handoffs after heavy p50/p95, "
+        "time inside stage runs p50"
+    )
+    for r in rounds:
+        print(
+            f"  {r.workhorses} workhorse(s): pickup {statistics.median(r.pickup_s):.2f} / {percentile(r.pickup_s, 0.95):.2f}"
+            f", handoffs {statistics.median(r.handoff_s):.2f} / {percentile(r.handoff_s, 0.95):.2f}"
+            f", inside stages {statistics.median(r.stage_s):.2f}"
+        )
