@@ -146,7 +146,12 @@ def bench_plates() -> None:
     if not DATA.is_dir():
         print(f"plate data {DATA} is absent: nothing to benchmark")
         return
-    detector = OnnxPlateDetector(conf_threshold=0.35)  # the pipeline's threshold
+    from dashcam.settings import Settings
+
+    # The pipeline's detector: its threshold, and int8 where the settings say so (default).
+    int8 = Settings().plate_detector_int8
+    detector = OnnxPlateDetector(conf_threshold=0.35, int8=int8)
+    print(f"detector: {'int8' if detector.int8 else 'float'}, input {'rectangular' if detector.rect else 'square'}")
     header = ["set", "exact (recall for ro)", "exact O=0", "det ms/img", "OCR ms/plate"]
     widths = [38, 22, 16, 11, 12]
 

@@ -123,6 +123,10 @@ class Settings(BaseSettings):
         None, description="Your own YOLO plate ONNX; default: platedet's."
     )
     plate_min_confidence: float = Field(0.35, ge=0, le=1)
+    plate_detector_int8: bool = Field(
+        True,
+        description="Detector convolutions in int8 (built once from the model, cached in ~/.cache/dashcam): ~2x less CPU; off for the float model as shipped.",
+    )
     plate_regions: str = Field(
         "all",
         description='Plate formats used to repair confusable characters: "eu", "br,ar", "us", "ro" or "all".',

@@ -48,13 +48,19 @@ class HeavyResult:
 
 @lru_cache(maxsize=2)
 def load_models(
-    plate_model: str | None, providers: tuple[str, ...], min_conf: float, regions: str
+    plate_model: str | None,
+    providers: tuple[str, ...],
+    min_conf: float,
+    regions: str,
+    int8: bool = False,
 ) -> tuple[PlateDetector, PlateReader]:
     """Models load once per process (a worker's flow-run process handles one video at a time)."""
     detector = OnnxPlateDetector(
         Path(plate_model) if plate_model else None,
         providers=list(providers),
         conf_threshold=min_conf,
+        # int8 is a CPU optimisation; a GPU provider runs the float model.
+        int8=int8 and list(providers) == ["CPUExecutionProvider"],
     )
     return detector, default_reader(formats_for(regions))
 
@@ -65,6 +71,7 @@ def models_for(settings: Settings) -> tuple[PlateDetector, PlateReader]:
         tuple(settings.onnx_providers),
         settings.plate_min_confidence,
         settings.plate_regions,
+        settings.plate_detector_int8,
     )
 
 
@@ -73,7 +80,14 @@ def sharpness(crop: np.ndarray) -> float:
     return float(cv2.Laplacian(gray, cv2.CV_64F).var())
 
 
-def run_heavy(settings: Settings, video_id: str, raw_path: str) -> HeavyResult:
+def run_heavy(
+    settings: Settings,
+    video_id: str,
+    raw_path: str,
+    before_publish: Callable[[], None] | None = None,
+) -> HeavyResult:
+    """`before_publish` may raise to keep the finished bundle from replacing `work/<video_id>`
+    (the flow uses it to check that its run still owns the video)."""
     t0 = time.monotonic()
     work_root = settings.volume_root("work")
     scratch = bundle.new_scratch(work_root, video_id)
@@ -129,6 +143,12 @@ def run_heavy(settings: Settings, video_id: str, raw_path: str) -> HeavyResult:
         status, error, plates, sightings = "failed", str(exc), 0, 0
     seconds = round(time.monotonic() - t0, 3)
     bundle.seal(scratch, {**meta, "status": status, "error": error, "heavy_seconds": seconds})
+    if before_publish is not None:
+        try:
+            before_publish()
+        except BaseException:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
     bundle.publish_dir(scratch, work_root / video_id)
     log.info(
         "heavy %s: %s, %d plates from %d sightings in %.1f s",
