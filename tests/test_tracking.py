@@ -126,3 +126,39 @@ def test_heavy_reads_tracks_not_boxes(gap_clip: Path, tmp_path: Path) -> None:
     assert all(s["plate_id"] == plate["plate_id"] for s in det["sightings"])
     read = [s for s in det["sightings"] if s["text"]]
     assert len(read) == t["ocr_reads"] and all(s["text"] == "KA12BCD" for s in read)
+
+
+@pytest.mark.parametrize("name", ["dayride_type1_003_t46.jpg", "nightride_type3_001_t472.jpg"])
+def test_real_frames_two_plates_two_tracks(name: str) -> None:
+    """A real dashcam frame (two plates, day and night) seen as the car closes in: the view
+    zooms 3 % and drifts 12 px per sample. Detector + tracker: one track per plate, whole."""
+    import cv2
+    import numpy as np
+
+    from tasks.plates import OnnxPlateDetector
+
+    path = (
+        Path(__file__).resolve().parents[1].parent
+        / "shared"
+        / "data"
+        / "plates"
+        / "dashcam_frames_ro"
+        / "images"
+        / name
+    )
+    if not path.exists():
+        pytest.skip(f"real test data {path} is absent (../shared/data is beside the repo in CI)")
+    image = np.ascontiguousarray(cv2.imread(str(path), cv2.IMREAD_UNCHANGED)[:, :, :3])
+    h, w = image.shape[:2]
+    detector, tracker = OnnxPlateDetector(int8=True), PlateTracker()
+    per_frame = []
+    for k in range(6):
+        zoom, dx = 1.0 + 0.03 * k, 12 * k
+        m = np.float32([[zoom, 0, (1 - zoom) * w / 2 - dx], [0, zoom, (1 - zoom) * h / 2]])
+        frame = cv2.warpAffine(image, m, (w, h))
+        boxes = [d.box for d in detector.detect(frame)]
+        per_frame.append(tracker.update(k * 0.5, boxes, list(range(100 * k, 100 * k + len(boxes)))))
+    tracks = tracker.pop_finished()
+    long = [t for t in tracks if len(t.members) >= 5]
+    assert len(long) == 2 and len(tracks) <= 3, [len(t.members) for t in tracks]
+    assert all(len(ids) == len(set(ids)) for ids in per_frame)  # never two boxes on one track
