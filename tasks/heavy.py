@@ -190,6 +190,8 @@ def read_video(
         skip = gate.decide(frame_s, frame, speed_at(frame_s) if speed_at else None)
         t_gate += time.perf_counter() - t
         if skip:
+            if skip == "static":  # nothing moved: the plates in view are still there
+                tracker.hold(frame_s)
             continue
         t = time.perf_counter()
         dets = detector.detect(frame)
@@ -241,6 +243,9 @@ def read_video(
         obs,
         min_confidence=settings.ocr_min_confidence,
         min_chars=settings.min_plate_chars,
+        # A plate lost and found again within this is the same plate; at least one static
+        # refresh, so a long red light never splits one plate in two.
+        max_gap_s=max(10.0, settings.gate_static_refresh_s + 2 * every),
     )
     crops, frames = reading.best_crops, reading.best_frames
     plate_of: dict[int, str] = {}

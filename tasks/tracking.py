@@ -92,6 +92,12 @@ class PlateTracker:
             ids[c] = track.track_id
         return ids
 
+    def hold(self, t: float) -> None:
+        """The scene has not changed up to `t` (a static frame skipped the detector): every
+        active track is still where it was, so it stays alive and stops moving."""
+        for track in self.active:
+            track.last_s, track.velocity = max(track.last_s, t), (0.0, 0.0)
+
     def _extend(self, track: Track, t: float, box: Box, index: int) -> None:
         dt = t - track.last_s
         if dt > 0:

@@ -58,6 +58,17 @@ def test_tracks_finish_after_max_age_and_gaps_in_time_are_fine() -> None:
     assert tr.update(4.0, [box(120, 400)], [2])[0] != a
 
 
+def test_a_static_scene_holds_tracks_alive() -> None:
+    """At a red light frames skip the detector as static: the plate in view keeps its track."""
+    tr = PlateTracker(max_age_s=2.0)
+    a = tr.update(0.0, [box(100, 400)], [0])[0]
+    tr.update(0.5, [box(130, 400)], [1])  # it was moving (velocity 60 px/s)
+    for k in range(2, 40):  # 19 s standing, every frame static
+        tr.hold(k * 0.5)
+    assert tr.pop_finished(20.0) == []
+    assert tr.update(20.0, [box(131, 401)], [2])[0] == a  # not predicted 19 s further on
+
+
 def test_vote_weights_confidence_and_crop_quality() -> None:
     reads = [Read(0, "KA12BCD", 0.80, 1.0), Read(1, "KA12BC0", 0.85, 0.1), Read(2, "KA12BCD", 0.7, 0.9),
              Read(3, "XY", 0.99, 1.0), Read(4, "ZZ99ZZZ", 0.3, 1.0)]  # fmt: skip
