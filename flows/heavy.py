@@ -1,15 +1,52 @@
 """heavy (workhorse): plates, reads and the archival copy of one video, into a bundle on `work`."""
 
 from prefect import flow
+from prefect.client.schemas.objects import StateType
 
 from dashcam.settings import get_settings
 from flows._handoff import publish
 from tasks.heavy import run_heavy
 
 
+class LostOwnership(RuntimeError):
+    pass
+
+
+def still_owner() -> None:
+    """Raise unless this run is still the live attempt for its video.
+
+    A workhorse cut off from the server keeps working; meanwhile its run is marked Crashed and
+    rescheduled, and another workhorse redoes the video. Checking with the server just before
+    replacing `work/<video_id>` keeps the stale copy from overwriting the live one's bundle.
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.context import FlowRunContext
+
+    ctx = FlowRunContext.get()
+    if ctx is None or ctx.flow_run is None:
+        return  # called outside a flow run (tests, `dashcam process`): nothing to own
+    mine = (
+        ctx.flow_run.state.id if ctx.flow_run.state else None
+    )  # the Running state this attempt set
+    try:
+        with get_client(sync_client=True) as client:
+            run = client.read_flow_run(ctx.flow_run.id)
+    except Exception as exc:  # noqa: BLE001 (any failure to reach the server means: not sure)
+        raise LostOwnership(
+            f"cannot reach the Prefect server to confirm this run still owns the video ({type(exc).__name__}); "
+            "not publishing: the run will be rescheduled"
+        ) from exc
+    now = run.state
+    if now is None or now.type != StateType.RUNNING or (mine is not None and now.id != mine):
+        raise LostOwnership(
+            "this attempt is no longer the live one (the server says "
+            f"{now.type.value if now else None}, attempt {run.run_count}); not publishing"
+        )
+
+
 @flow(name="heavy", retries=1, retry_delay_seconds=10)
 def heavy(video_id: str, raw_path: str) -> dict:
-    result = run_heavy(get_settings(), video_id, raw_path)
+    result = run_heavy(get_settings(), video_id, raw_path, before_publish=still_owner)
     # The bundle is complete on `work` (success or a recorded failure): hand over to the main server.
     publish("finalize", {"video_id": video_id}, f"finalize:{video_id}")
     return {"status": result.status, "plates": result.plates, "sightings": result.sightings}

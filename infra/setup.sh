@@ -41,5 +41,8 @@ fi
 import cv2, onnxruntime, rapidocr_onnxruntime  # noqa: F401
 from tasks.plates import OnnxPlateDetector
 OnnxPlateDetector()
+# The CPU workhorse's int8 detector is built once per machine (~25 s) and cached: here, not in
+# the first heavy run.
+OnnxPlateDetector(int8=True)
 print(f"setup: ok (OpenCV {cv2.__version__}, onnxruntime {onnxruntime.__version__}: {', '.join(onnxruntime.get_available_providers())})")
 PY

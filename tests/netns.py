@@ -75,6 +75,9 @@ class Network:
         """Pull the host's cable: its switch port goes down."""
         _ip("-n", self.switch, "link", "set", self._port(host), "down")
 
+    def restore(self, host: str) -> None:
+        _ip("-n", self.switch, "link", "set", self._port(host), "up")
+
     def exec_args(self, host: str, args: list[str]) -> list[str]:
         return ["ip", "netns", "exec", self.ns(host), *args]
 

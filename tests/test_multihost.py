@@ -35,6 +35,9 @@ pytestmark = pytest.mark.slow
 AUTH = "household:Prefect-Secret-91"
 PORT = 4200
 WORKHORSES = ("workhorse-a", "workhorse-b")
+# How long the cut-off workhorse's run pauses mid-heavy: longer than the other workhorse needs
+# to notice (crash_after_seconds 40 + a reconcile tick) and redo the clip end to end.
+PAUSE = 170
 
 
 @dataclass
@@ -322,7 +325,7 @@ def test_a_workhorse_cut_off_mid_run_loses_nothing(cluster: Cluster) -> None:
     # tests' hook) so the cable is pulled while the run is surely in progress.
     c.stop("worker-workhorse-b")
     c.stop("worker-workhorse-a")
-    slow = c.settings["workhorse-a"].model_copy(update={"fault_delay": {"heavy": 600}})
+    slow = c.settings["workhorse-a"].model_copy(update={"fault_delay": {"heavy": PAUSE}})
     c.spawn("workhorse-a", "worker-workhorse-a", [*DASHCAM, "worker", "workhorse"], slow)
     [path] = drop(c, "trip-2", 1, 20)
 
@@ -340,6 +343,7 @@ def test_a_workhorse_cut_off_mid_run_loses_nothing(cluster: Cluster) -> None:
     run = wait_for(heavy_running, 300, "workhorse-a to start heavy on the new clip", every=3)
     time.sleep(3)
     c.net.cut("workhorse-a")
+    paused_until = time.monotonic() + PAUSE - 3
     c.spawn(
         "workhorse-b",
         "worker-workhorse-b",
@@ -359,6 +363,24 @@ def test_a_workhorse_cut_off_mid_run_loses_nothing(cluster: Cluster) -> None:
     ]
     assert [r["id"] for r in heavy] == [run["id"]]  # the same run, rescheduled; never a second one
     assert heavy[0]["state"] == "COMPLETED" and heavy[0]["run_count"] >= 2
+
+    # The cable goes back in while the stale copy on workhorse-a is still at work. When it
+    # finishes, it asks the server whether its attempt is still the live one, hears no, and
+    # publishes nothing: the cleaned-up bundle does not come back, the run stays Completed.
+    c.net.restore("workhorse-a")
+    assert time.monotonic() < paused_until, "the stale run woke before the other workhorse finished"
+    log = c.root / "logs" / "worker-workhorse-a.log"
+    wait_for(
+        lambda: "no longer the live one" in log.read_text(errors="replace"),
+        PAUSE + 120,
+        "the stale run on workhorse-a to stand down",
+    )
+    time.sleep(5)
+    assert not (c.storage / "videos" / "heavy_output" / vs[path]["video_id"]).exists()
+    heavy = [
+        r for r in c.query(RUNS) if r["flow"] == "heavy" and r["video_id"] == vs[path]["video_id"]
+    ]
+    assert [r["state"] for r in heavy] == ["COMPLETED"]
 
 
 def test_wrong_credential_is_refused_and_said_so(cluster: Cluster) -> None:
