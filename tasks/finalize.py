@@ -120,6 +120,7 @@ def apply_bundle(
                 first_seen_utc=_utc(p.get("first_seen_utc")),
                 lat=p.get("lat"),
                 lon=p.get("lon"),
+                vehicle=p.get("vehicle"),
             )
         )
     session.flush()  # plates before the rows that point at them

@@ -32,6 +32,7 @@ from tasks.plates import OnnxPlateDetector, PlateDetector, PlateReader, crop_pla
 from tasks.sampling import FramesAndArchive
 from tasks.tracking import PlateTracker
 from tasks.tracking import Track as PlateTrack
+from tasks.vehicles import OnnxVehicleDetector, VehicleDetector, vehicle_for
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,22 @@ def load_models(
         int8=int8 and list(providers) == ["CPUExecutionProvider"],
     )
     return detector, default_reader(formats_for(regions))
+
+
+@lru_cache(maxsize=2)
+def load_vehicle_detector(model: str | None, providers: tuple[str, ...]) -> VehicleDetector | None:
+    try:
+        return OnnxVehicleDetector(Path(model) if model else None, providers=list(providers))
+    except FileNotFoundError as exc:
+        log.warning("vehicle classes are not recorded: %s", exc)
+        return None
+
+
+def vehicles_for(settings: Settings) -> VehicleDetector | None:
+    if not settings.vehicles:
+        return None
+    model = str(settings.vehicle_model) if settings.vehicle_model else None
+    return load_vehicle_detector(model, tuple(settings.onnx_providers))
 
 
 def models_for(settings: Settings) -> tuple[PlateDetector, PlateReader]:
@@ -248,6 +265,8 @@ def read_video(
         max_gap_s=max(10.0, settings.gate_static_refresh_s + 2 * every),
     )
     crops, frames = reading.best_crops, reading.best_frames
+    vehicles = vehicles_for(settings)
+    t_veh = 0.0
     plate_of: dict[int, str] = {}
     plates = []
     (scratch / "plate_crops").mkdir()
@@ -255,6 +274,12 @@ def read_video(
     for k, g in enumerate(groups, 1):
         plate_id = f"{video_id}-p{k:03d}"
         plates.append(_save_plate(scratch, plate_id, g, obs, crops[g.best], frames[g.best]))
+        if vehicles is not None:
+            # One vehicle detection per plate, on its best frame (not on every sampled frame).
+            t = time.perf_counter()
+            v = vehicle_for(obs[g.best].box, vehicles.detect(frames[g.best]))
+            t_veh += time.perf_counter() - t
+            plates[-1]["vehicle"] = v.kind if v else None
         for j in g.members:
             plate_of[j] = plate_id
     return {
@@ -290,6 +315,7 @@ def read_video(
             "ocr_reads": reading.reads,
             "tracks": len(reading.tracks),
             "gate_s": round(t_gate, 3),
+            "vehicles_s": round(t_veh, 3),
             "frames": n,
             "frames_detected": gate.passed,
             "frames_skipped": dict(sorted(gate.skipped.items())),

@@ -66,6 +66,7 @@ def test_read_plates_json_lines(tmp_path) -> None:
     top = first["plates"][0]
     assert set(top) == {"text", "confidence", "box", "vehicle"} and len(top["box"]) == 4
     assert "RK262AH" in {pl["text"] for pl in first["plates"]}
+    assert {pl["vehicle"] for pl in first["plates"] if pl["text"] == "RK262AH"} == {"car"}
     assert "error" in second
     p = run("read-plates", str(junk), "--json")
     assert p.returncode != 0
