@@ -135,7 +135,7 @@ def seed_demo(
                         last_seen_s=first + (sightings_per_plate - 1) * 0.5,
                         first_seen_at=rec + timedelta(seconds=first), best_crop=crop,
                         best_frame_s=first + 1, first_seen_utc=utc + timedelta(seconds=first),
-                        lat=plat, lon=plon,
+                        lat=plat, lon=plon, vehicle="truck" if text == "WL900AA" else "car",
                     ))
                     s.flush()
                     frame_rel = f"{vid}/frames/{pid}_best_frame.jpg"

@@ -222,6 +222,7 @@ def test_video_page(env: dict[str, Any]) -> None:
     assert at.get("deck_gl_json_chart"), "the route map is shown"
     assert at.get("image"), "crops and frames are shown"
     assert "AB123CD" in t or "KX5O1ZG" in t or "WL900AA" in t
+    assert ",car," in t or ",truck," in t  # the plates table's vehicle column
 
 
 def test_video_page_missing_media_and_unknown_id(env: dict[str, Any]) -> None:
@@ -235,7 +236,7 @@ def test_video_page_missing_media_and_unknown_id(env: dict[str, Any]) -> None:
 def test_plate_page(env: dict[str, Any]) -> None:
     at = _app("plate", text="AB123CD")
     t = _text(at)
-    assert "AB123CD" in t and "Sightings" in t
+    assert "AB123CD" in t and "Sightings" in t and "on a car" in t
     assert at.get("deck_gl_json_chart") and at.get("image")
     at = _app("plate", text="QQ000")
     assert "never seen" in _text(at)

@@ -51,6 +51,8 @@ with db() as s:
         trips = {r["trip_id"] for r in timeline if r["trip_id"]}
         st.metric("Sightings", len(timeline))
         st.caption(f"in {len(plates)} plate group(s), {len(videos)} video(s), {len(trips)} trip(s)")
+        if kinds := sorted({p["vehicle"] for p in plates if p["vehicle"]}):
+            st.caption(f"on a {' / '.join(kinds)}")
     if alternates:
         st.subheader("Alternate crops")
         cols = st.columns(min(4, len(alternates)))

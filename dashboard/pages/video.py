@@ -72,8 +72,8 @@ with db() as s:
     else:
         st.dataframe(pd.DataFrame([{
             "plate": link("plate", text=p["text"]), "watch": mark(p["text"], entries),
-            "confidence": fmt_conf(p["confidence"]), "sightings": p["sighting_count"],
-            "from s": p["first_seen_s"], "to s": p["last_seen_s"],
+            "confidence": fmt_conf(p["confidence"]), "vehicle": p["vehicle"] or "",
+            "sightings": p["sighting_count"], "from s": p["first_seen_s"], "to s": p["last_seen_s"],
             "play": link("video", video_id=video_id, t=p["first_seen_s"]),
         } for p in plates]), hide_index=True, column_config={
             "plate": st.column_config.LinkColumn(display_text=r"text=(.*)"),
