@@ -1,6 +1,11 @@
 """heavy (workhorse): plates, reads and the archival copy of one video, into a bundle on `work`."""
 
-from prefect import flow
+import os
+import sys
+import time
+from typing import NoReturn
+
+from prefect import flow, get_run_logger
 from prefect.client.schemas.objects import StateType
 
 from dashcam.settings import get_settings
@@ -28,14 +33,19 @@ def still_owner() -> None:
     mine = (
         ctx.flow_run.state.id if ctx.flow_run.state else None
     )  # the Running state this attempt set
-    try:
-        with get_client(sync_client=True) as client:
-            run = client.read_flow_run(ctx.flow_run.id)
-    except Exception as exc:  # noqa: BLE001 (any failure to reach the server means: not sure)
-        raise LostOwnership(
-            f"cannot reach the Prefect server to confirm this run still owns the video ({type(exc).__name__}); "
-            "not publishing: the run will be rescheduled"
-        ) from exc
+    run, tries = None, 0
+    while run is None:
+        try:
+            with get_client(sync_client=True) as client:
+                run = client.read_flow_run(ctx.flow_run.id)
+        except Exception as exc:  # noqa: BLE001 (any failure to reach the server means: not sure)
+            tries += 1
+            if tries >= 6:  # about a minute: a server restart passes, a cut cable does not
+                raise LostOwnership(
+                    f"cannot reach the Prefect server to confirm this run still owns the video "
+                    f"({type(exc).__name__}); not publishing: the run will be rescheduled"
+                ) from exc
+            time.sleep(5)
     now = run.state
     if now is None or now.type != StateType.RUNNING or (mine is not None and now.id != mine):
         raise LostOwnership(
@@ -44,9 +54,25 @@ def still_owner() -> None:
         )
 
 
+def stand_down(reason: str) -> NoReturn:
+    """End this process without a word to the server.
+
+    Raising would make the engine report Failed or retry (`retries=1`), which Prefect accepts
+    even over the live attempt's Completed state; a non-zero exit would make the worker report
+    Crashed over it. Exit code 0 and no state change leave the run to whoever owns it now.
+    """
+    get_run_logger().warning("heavy stands down: %s", reason)
+    print(f"heavy stands down: {reason}", file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    os._exit(0)
+
+
 @flow(name="heavy", retries=1, retry_delay_seconds=10)
 def heavy(video_id: str, raw_path: str) -> dict:
-    result = run_heavy(get_settings(), video_id, raw_path, before_publish=still_owner)
+    try:
+        result = run_heavy(get_settings(), video_id, raw_path, before_publish=still_owner)
+    except LostOwnership as exc:
+        stand_down(str(exc))
     # The bundle is complete on `work` (success or a recorded failure): hand over to the main server.
     publish("finalize", {"video_id": video_id}, f"finalize:{video_id}")
     return {"status": result.status, "plates": result.plates, "sightings": result.sightings}
