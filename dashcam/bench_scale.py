@@ -1,20 +1,24 @@
 """`dashcam bench scale`: the same batch through the real stack with one and with two workhorses.
 
-Each workhorse worker (and so every flow run it starts, ffmpeg included) is pinned to one CPU
-core with `taskset`, so on a 2-core machine "two workhorses" means two cores of heavy work
-against one, as two GPU PCs would be. The server and the other workers are not pinned.
+Each workhorse stands for a machine of its own, so each gets a fixed CPU budget that does not
+change between the rounds: a CPU quota (`--cpu`, default half a core; a cgroup of its own) on
+the last core, while the Prefect server and the other devices' workers run on the other cores.
+On a 2-core machine: core 0 for the main server and the NAS devices, core 1 split into two
+half-core workhorses. Without a writable cgroup (not root) each workhorse is only pinned to a
+core of its own and competes with the rest.
 
 Printed per round: the batch's wall time and throughput, then their ratio; and per video the
 orchestration overhead, i.e. time in the pipeline not spent inside a stage run:
-- pickup: from a run being due (or its workhorse being free again) to it running: worker poll,
-  process start, imports, the pull step;
-- handoff: the same for the stages after heavy (main-server and shed-nas runs).
+- pickup: from a heavy run being due (or its workhorse being free again) to it running:
+  worker poll, process start, imports, the pull step;
+- handoffs: the same for the stages after heavy (main-server, shed-nas, indoor-nas runs).
 Time a heavy run waits because every workhorse is busy is queueing, not overhead: it is what a
 second workhorse removes, and it shows in the throughput.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import statistics
@@ -43,7 +47,24 @@ class Round:
         return 60 * self.clips / self.wall_s
 
 
-def run_round(base: Settings, workhorses: int, clips: list[Path], cores: list[int]) -> Round:
+CGROUP_CPU = Path("/sys/fs/cgroup/cpu")
+
+
+def _cpu_cgroup(name: str, cores: float) -> Path | None:
+    """A cgroup (v1 cpu controller) capped at `cores` CPUs, or None where we may not make one."""
+    group = CGROUP_CPU / name
+    try:
+        group.mkdir(exist_ok=True)
+        period = int((group / "cpu.cfs_period_us").read_text())
+        (group / "cpu.cfs_quota_us").write_text(str(int(period * cores)))
+    except OSError:
+        return None
+    return group
+
+
+def run_round(
+    base: Settings, workhorses: int, clips: list[Path], cores: list[int], cpu: float
+) -> Round:
     from dashcam.cli import wait_for_terminal
     from dashcam.device import worker_args, worker_env
     from dashcam.stack import Stack, client
@@ -66,19 +87,37 @@ def run_round(base: Settings, workhorses: int, clips: list[Path], cores: list[in
             ).model_dump()
         )
         stack = Stack(settings)
-        # Stack.up starts one worker per pool; here the workhorses are started by hand, pinned.
+        groups: list[Path] = []
+        # Stack.up starts one worker per pool; here the workhorses are started by hand.
         stack.start_workers = lambda: [stack.start_worker(d) for d in DEVICES if d != "workhorse"]  # type: ignore[method-assign]
         try:
             os.environ.update(
                 {k: v for k, v in settings.child_env().items() if k.startswith("PREFECT_")}
             )
-            stack.up()
+            last = cores[-1]
+            os.sched_setaffinity(0, set(cores[:-1]) or {last})  # the server and the rest inherit it
+            try:
+                stack.up()
+            finally:
+                os.sched_setaffinity(0, set(cores))
             for i in range(workhorses):
                 name = f"bench{i + 1}"
                 s = settings.model_copy(update={"device_name": name})
                 env = worker_env(s)
                 env["DASHCAM_DEVICE_NAME"] = name
-                args = ["taskset", "-c", str(cores[i % len(cores)]), *worker_args(s, "workhorse")]
+                group = _cpu_cgroup(f"dashcam-bench-{name}", cpu)
+                if group is not None:
+                    groups.append(group)
+                    # The shell joins the cgroup, then becomes the worker: its runs inherit both.
+                    cmd = f'echo $$ > {group}/cgroup.procs && exec taskset -c {last} "$@"'
+                    args = ["sh", "-c", cmd, "sh", *worker_args(s, "workhorse")]
+                else:
+                    args = [
+                        "taskset",
+                        "-c",
+                        str(cores[i % len(cores)]),
+                        *worker_args(s, "workhorse"),
+                    ]
                 stack.workers[f"workhorse-{name}"] = stack._spawn(
                     f"worker-workhorse-{name}", args, env
                 )
@@ -98,6 +137,9 @@ def run_round(base: Settings, workhorses: int, clips: list[Path], cores: list[in
                 videos = {v.video_id: v for v in session.exec(select(Video)).all()}
         finally:
             stack.stop()
+            for group in groups:
+                with contextlib.suppress(OSError):
+                    group.rmdir()
     by_video: dict[str, dict] = {}
     for r in runs:
         vid = (r.parameters or {}).get("video_id")
@@ -139,7 +181,7 @@ def run_round(base: Settings, workhorses: int, clips: list[Path], cores: list[in
     )
 
 
-def scale(base: Settings, clips: int, seconds: float, height: int) -> None:
+def scale(base: Settings, clips: int, seconds: float, height: int, cpu: float = 0.5) -> None:
     from tasks.synthetic import render_plate_clip
 
     cores = sorted(os.sched_getaffinity(0))
@@ -158,11 +200,12 @@ def scale(base: Settings, clips: int, seconds: float, height: int) -> None:
             )
             for i in range(clips)
         ]
-        rounds = [run_round(base, n, batch, cores) for n in (1, 2)]
-    print(
-        f"scale: {clips} clips of {seconds:g} s at {width}x{height}, {len(cores)} cores; "
-        "each workhorse pinned to one core (taskset)"
-    )
+        rounds = [run_round(base, n, batch, cores, cpu) for n in (1, 2)]
+    if CGROUP_CPU.is_dir() and os.access(CGROUP_CPU, os.W_OK):
+        how = f"each workhorse capped at {cpu:g} core on core {cores[-1]}, the rest on {cores[:-1] or cores}"
+    else:
+        how = "each workhorse pinned to a core of its own (no writable cgroup for a CPU cap)"
+    print(f"scale: {clips} clips of {seconds:g} s at {width}x{height}, {len(cores)} cores; {how}")
     print(f"{'workhorses':<12}{'wall s':>8}{'videos/min':>12}{'per worker':>22}{'failed':>8}")
     for r in rounds:
         share = ", ".join(f"{k}: {v}" for k, v in sorted(r.per_worker.items()))

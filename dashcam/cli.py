@@ -372,12 +372,15 @@ def bench_scale_cmd(
     clips: Annotated[int, typer.Option(help="Clips in the batch.")] = 8,
     seconds: Annotated[float, typer.Option(help="Length of each rendered clip.")] = 4.0,
     height: Annotated[int, typer.Option(help="Height of each rendered clip (16:9).")] = 720,
+    cpu: Annotated[
+        float, typer.Option(help="CPU budget of each workhorse, in cores (a cgroup quota).")
+    ] = 0.5,
 ) -> None:
-    """One vs two workhorse workers (each pinned to one core) on the same batch: throughput ratio and orchestration overhead per video."""
+    """One vs two workhorse workers (each with a fixed CPU budget) on the same batch: throughput ratio and orchestration overhead per video."""
     from dashcam.bench_scale import scale
 
     _logging()
-    scale(get_settings(), clips, seconds, height)
+    scale(get_settings(), clips, seconds, height, cpu)
 
 
 @app.command("read-plates")
