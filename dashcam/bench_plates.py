@@ -17,20 +17,13 @@ import numpy as np
 
 from tasks.plate_formats import formats_for
 from tasks.plates import CandidateReader, Detection, OnnxPlateDetector, crop_plate, to_bgr
+from tasks.tracking import iou
 
 Box = tuple[float, float, float, float]
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "plates"
 MATCH_IOU = 0.3  # the annotated plate vs a detection, for end-to-end reading
 RECALL_IOU = 0.5
-
-
-def iou(a: Box, b: Box) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def load_image(path: Path) -> np.ndarray:
