@@ -58,3 +58,35 @@ def next_handoff(video: Video) -> tuple[str, dict[str, Any], str] | None:
     if video.stage == Stage.finalized:
         return "archive", {"video_id": vid}, f"archive:{vid}"
     return None
+
+
+# The stages in which a video still needs a run of each flow. A Crashed or Failed run whose
+# video has moved past them is stale: another run of the same flow already did its work.
+NEEDED_IN = {
+    "heavy": {Stage.ingested},
+    "finalize": {Stage.ingested, Stage.processed},
+    "archive": {Stage.finalized},
+    # Run again even when archived: a crash between set_archived and publishing cleanup.
+    "confirm-archived": {Stage.finalized, Stage.archived},
+    "cleanup": {Stage.archived},
+}
+
+
+def after_failure(flow_name: str, stage: Stage, run_count: int, max_attempts: int) -> str:
+    """What reconcile does with a Crashed/Failed run of a video flow.
+
+    - "skip": the video failed already, nothing more to do;
+    - "supersede": the video moved past this flow: the run is closed, not run again (a second
+      heavy for an archived video would rebuild a bundle that cleanup already removed);
+    - "reschedule": the same run is set back to Scheduled;
+    - "give_up": out of attempts on an archived video: the run is closed and logged, but the
+      video stays archived (its media and metadata are safe; only NAS housekeeping is left);
+    - "fail_video": out of attempts before the video was archived: the video is failed.
+    """
+    if stage == Stage.failed:
+        return "skip"
+    if stage not in NEEDED_IN.get(flow_name, set()):
+        return "supersede"
+    if run_count < max_attempts:
+        return "reschedule"
+    return "give_up" if stage == Stage.archived else "fail_video"

@@ -3,7 +3,8 @@
 1. Stage runs that Crashed (a worker killed with its run, or marked Crashed by the heartbeat
    automation when a whole device vanished) or Failed are set back to Scheduled - the same run,
    so nothing downstream is duplicated - until `max_attempts` runs; then the video is failed
-   with the reason.
+   with the reason. A run whose video has moved past its flow is cancelled instead, and an
+   archived video is never failed by its housekeeping (`flows._handoff.after_failure`).
 2. Videos sitting in a non-terminal stage are published again with their idempotency key: a
    no-op when their next run exists, the missing handoff when a crash fell between commit and
    publish.
@@ -23,11 +24,11 @@ from prefect.client.schemas.filters import (
     FlowRunFilterStateType,
 )
 from prefect.client.schemas.objects import StateType
-from prefect.states import Crashed, Scheduled
+from prefect.states import Cancelled, Crashed, Scheduled
 from sqlmodel import select
 
 from dashcam.settings import get_settings
-from flows._handoff import DEPLOYMENT, VIDEO_FLOWS, next_handoff, publish
+from flows._handoff import DEPLOYMENT, VIDEO_FLOWS, after_failure, next_handoff, publish
 from models.db import check_current, session_scope
 from models.tables import Stage, Video, utcnow
 from tasks.finalize import fail_video
@@ -55,10 +56,14 @@ def reconcile() -> dict:
             if run.state and run.state.timestamp < stale:
                 client.set_flow_run_state(
                     run.id,
-                    Crashed(message=f"Pending for over {settings.crash_after_seconds} s: the worker that took it is gone"),
+                    Crashed(
+                        message=f"Pending for over {settings.crash_after_seconds} s: the worker that took it is gone"
+                    ),
                     force=True,
                 )
-                logger.warning("%s (%s) was stuck in Pending: marked Crashed", run.name, flows.get(run.flow_id))
+                logger.warning(
+                    "%s (%s) was stuck in Pending: marked Crashed", run.name, flows.get(run.flow_id)
+                )
         runs = client.read_flow_runs(
             flow_run_filter=FlowRunFilter(
                 state=FlowRunFilterState(
@@ -75,9 +80,24 @@ def reconcile() -> dict:
                 continue
             with session_scope(settings.database_url) as session:
                 video = session.get(Video, video_id)
-                if video is None or video.stage == Stage.failed:
+                if video is None:
                     continue
-                if run.run_count < settings.max_attempts:
+                action = after_failure(flow_name, video.stage, run.run_count, settings.max_attempts)
+                message = (run.state.message if run.state else "") or "no message"
+                if action == "skip":
+                    continue
+                if action in ("supersede", "give_up"):
+                    why = (
+                        f"not needed: {video_id} is already {video.stage}"
+                        if action == "supersede"
+                        else f"given up after {run.run_count} runs ({message})"
+                    )
+                    # Cancelled, so the next reconcile does not look at it again.
+                    client.set_flow_run_state(run.id, Cancelled(message=why), force=True)
+                    log = logger.info if action == "supersede" else logger.error
+                    log("%s for %s was %s: %s", flow_name, video_id, run.state_name, why)
+                    continue
+                if action == "reschedule":
                     client.set_flow_run_state(run.id, Scheduled(), force=True)
                     video.attempts += 1
                     session.add(video)
@@ -87,14 +107,14 @@ def reconcile() -> dict:
                         flow_name,
                         video_id,
                         run.state_name,
-                        (run.state.message if run.state else "") or "no message",
+                        message,
                         run.run_count + 1,
                         settings.max_attempts,
                     )
                 else:
                     reason = (
                         f"{flow_name} ended {run.state_name} {run.run_count} times "
-                        f"({(run.state.message if run.state else '') or 'no message'}); see flow run {run.name} in the Prefect UI"
+                        f"({message}); see flow run {run.name} in the Prefect UI"
                     )
                     fail_video(session, video_id, reason)
                     given_up += 1
