@@ -370,17 +370,34 @@ def bench_handoff(
 @bench_app.command("scale")
 def bench_scale_cmd(
     clips: Annotated[int, typer.Option(help="Clips in the batch.")] = 8,
-    seconds: Annotated[float, typer.Option(help="Length of each rendered clip.")] = 4.0,
+    seconds: Annotated[
+        float,
+        typer.Option(help="Length of each rendered clip (dashcams record 1-3 min segments)."),
+    ] = 60.0,
     height: Annotated[int, typer.Option(help="Height of each rendered clip (16:9).")] = 720,
     cpu: Annotated[
         float, typer.Option(help="CPU budget of each workhorse, in cores (a cgroup quota).")
     ] = 0.5,
+    keep: Annotated[
+        Path | None,
+        typer.Option(
+            help="Keep each round's data, DB and logs under this folder for a look afterwards."
+        ),
+    ] = None,
+    prefect_db: Annotated[
+        str,
+        typer.Option(
+            help="The main server's DBs: postgresql (a throwaway cluster, as docs/multi-host.md advises) or sqlite (the all-in-one default)."
+        ),
+    ] = "postgresql",
 ) -> None:
     """One vs two workhorse workers (each with a fixed CPU budget) on the same batch: throughput ratio and orchestration overhead per video."""
     from dashcam.bench_scale import scale
 
     _logging()
-    scale(get_settings(), clips, seconds, height, cpu)
+    if prefect_db not in ("postgresql", "sqlite"):
+        raise typer.BadParameter("--prefect-db is postgresql or sqlite")
+    scale(get_settings(), clips, seconds, height, cpu, keep, prefect_db)
 
 
 @app.command("read-plates")

@@ -1,7 +1,8 @@
-"""A throwaway PostgreSQL server for tests: a fresh cluster in a temp dir, on a given address.
+"""A throwaway PostgreSQL server: a fresh cluster in a temp dir, on a given address.
 
-Debian's PostgreSQL binaries (`infra/test.sh` installs them); `initdb` refuses to run as root,
-so as root the cluster belongs to the `postgres` user.
+For the tests and `dashcam bench scale`, never for real data (fsync is off). Debian's
+PostgreSQL binaries (`infra/test.sh` installs them); `initdb` refuses to run as root, so as
+root the cluster belongs to the `postgres` user.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
+
+class PostgresMissing(RuntimeError):
+    """The PostgreSQL server binaries are not installed."""
 
 
 def pg_bin(name: str) -> str | None:
@@ -66,8 +69,9 @@ class PgServer:
     def start(self) -> PgServer:
         initdb, postgres = pg_bin("initdb"), pg_bin("postgres")
         if not initdb or not postgres:
-            pytest.skip(
-                "PostgreSQL server binaries are absent (infra/test.sh installs them with apt)"
+            raise PostgresMissing(
+                "PostgreSQL server binaries are absent (initdb, postgres): install them, "
+                "e.g. `apt-get install postgresql` (infra/test.sh does)"
             )
         data = self.root / "pgdata"
         self.root.mkdir(parents=True, exist_ok=True)

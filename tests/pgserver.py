@@ -1,0 +1,17 @@
+"""The tests' throwaway PostgreSQL: `dashcam.pgserver`, skipping when PostgreSQL is absent."""
+
+from __future__ import annotations
+
+import pytest
+
+from dashcam.pgserver import PgServer as _PgServer
+from dashcam.pgserver import PostgresMissing
+
+
+class PgServer(_PgServer):
+    def start(self) -> PgServer:
+        try:
+            super().start()
+        except PostgresMissing as exc:
+            pytest.skip(str(exc))
+        return self
