@@ -180,6 +180,7 @@ class Stack:
         wanted = {
             "ingest": self.settings.ingest_interval_s,
             "reconcile": self.settings.reconcile_interval_s,
+            "sync": self.settings.sync_interval_s,
         }
         # No camera configured: the sync schedule stays off instead of a no-op run every minute.
         active = {"sync": self.settings.camera_address is not None}

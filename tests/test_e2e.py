@@ -105,6 +105,23 @@ def test_clips_reach_archived(stack, tmp_path: Path) -> None:
     assert_each_stage_ran_once(s, ids)
 
 
+def test_schedules_follow_the_settings(stack) -> None:
+    """The intervals come from the settings; with no camera address the sync schedule is off
+    (it used to run a no-op flow every minute on the Indoor NAS)."""
+    from dashcam.stack import client
+
+    with client(stack.settings) as c:
+        found = {}
+        for name in ("ingest", "reconcile", "sync"):
+            (sched,) = c.read_deployment_by_name(f"{name}/dashcam").schedules
+            found[name] = (sched.active, sched.schedule.interval.total_seconds())
+    assert found == {
+        "ingest": (True, stack.settings.ingest_interval_s),
+        "reconcile": (True, stack.settings.reconcile_interval_s),
+        "sync": (False, stack.settings.sync_interval_s),
+    }
+
+
 def _sha(p: Path) -> str:
     return hashlib.sha256(p.read_bytes()).hexdigest()
 
