@@ -255,7 +255,6 @@ def scale(
     keep: Path | None = None,
     prefect_db: str = "postgresql",
 ) -> None:
-
     cores = sorted(os.sched_getaffinity(0))
     if shutil.which("taskset") is None:
         raise SystemExit("bench scale needs taskset (util-linux) to pin each workhorse to one core")
@@ -263,6 +262,7 @@ def scale(
         pg = None
         if prefect_db == "postgresql":
             pg = PgServer.temporary()
+            cleanup.callback(pg.stop)  # also removes its folder when it never started
             os.sched_setaffinity(0, set(cores[:-1]) or set(cores))  # the main server's core
             try:
                 pg.start()
@@ -270,7 +270,6 @@ def scale(
                 raise SystemExit(f"{exc}; or run with --prefect-db sqlite") from exc
             finally:
                 os.sched_setaffinity(0, set(cores))
-            cleanup.callback(pg.stop)
         _scale(base, clips, seconds, height, cpu, keep, pg, cores)
 
 
