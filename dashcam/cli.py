@@ -409,12 +409,17 @@ def read_plates(
 ) -> None:
     """Detect and read the plates in still images: one JSON line per image."""
     from dashcam.read_plates import read_plates_cli
-    from tasks.heavy import vehicles_for
-    from tasks.plate_formats import formats_for
+    from tasks.heavy import models_for, vehicles_for
 
     settings = get_settings()
+    # The pipeline's own models and thresholds, so a photo reads as heavy would read it.
+    detector, reader = models_for(settings)
     code = read_plates_cli(
-        images, formats=formats_for(settings.plate_regions), vehicles=vehicles_for(settings)
+        images,
+        detector=detector,
+        reader=reader,
+        vehicles=vehicles_for(settings),
+        sure_confidence=settings.plate_min_confidence,
     )
     raise typer.Exit(code)
 

@@ -45,13 +45,18 @@ def read_image(
     detector: PlateDetector,
     reader: PlateReader,
     vehicles: VehicleDetector | None = None,
+    sure_confidence: float | None = None,
 ) -> dict[str, Any]:
     """One output record for ``path``; errors become an ``"error"`` field, never raise."""
     try:
         image = _load(path)
     except (OSError, ValueError) as exc:
         return {"image": str(path), "error": str(exc)}
-    found = [(det, text) for det, text in read_plates(image, detector, reader) if text is not None]
+    found = [
+        (det, text)
+        for det, text in read_plates(image, detector, reader, sure_confidence)
+        if text is not None
+    ]
     seen = vehicles.detect(image) if vehicles is not None and found else []
     plates = []
     for det, text in found:
@@ -75,14 +80,19 @@ def read_plates_cli(
     detector: PlateDetector | None = None,
     reader: PlateReader | None = None,
     vehicles: VehicleDetector | None = None,
+    sure_confidence: float | None = None,
 ) -> int:
-    """Print one JSON line per image; 0 if at least one image was read, else 1."""
+    """Print one JSON line per image; 0 if at least one image was read, else 1.
+
+    ``sure_confidence``: boxes the detector scored below it are plates only when their text
+    fits a plate format (see `tasks.plates.confirmed`); None keeps every box that was read.
+    """
     stream = out or sys.stdout
     detector = detector or OnnxPlateDetector()
     reader = reader or default_reader(formats=formats if formats is not None else formats_for(None))
     read_any = False
     for path in paths:
-        record = read_image(Path(path), detector, reader, vehicles)
+        record = read_image(Path(path), detector, reader, vehicles, sure_confidence)
         read_any |= "error" not in record
         stream.write(json.dumps(record) + "\n")
         stream.flush()

@@ -123,7 +123,15 @@ class Settings(BaseSettings):
     plate_model: Path | None = Field(
         None, description="Your own YOLO plate ONNX; default: platedet's."
     )
-    plate_min_confidence: float = Field(0.35, ge=0, le=1)
+    plate_min_confidence: float = Field(
+        0.35, ge=0, le=1, description="Detector score from which a box is a plate on its own."
+    )
+    plate_proposal_confidence: float = Field(
+        0.15,
+        ge=0,
+        le=1,
+        description="Boxes scored from this up to plate_min_confidence count as plates only when their text fits a plate format (far, small and night plates score low); set it equal to plate_min_confidence to turn that off.",
+    )
     plate_detector_int8: bool = Field(
         True,
         description="Detector convolutions in int8 (built once from the model, cached in ~/.cache/dashcam): ~2x less CPU; off for the float model as shipped.",

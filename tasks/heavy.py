@@ -28,7 +28,14 @@ from tasks.grouping import Observation, PlateGroup, Read, crop_quality, merge_tr
 from tasks.media import MediaError, VideoInfo, iter_frames, probe
 from tasks.naming import parse_clip_name
 from tasks.plate_formats import formats_for
-from tasks.plates import OnnxPlateDetector, PlateDetector, PlateReader, crop_plate, default_reader
+from tasks.plates import (
+    OnnxPlateDetector,
+    PlateDetector,
+    PlateReader,
+    confirmed,
+    crop_plate,
+    default_reader,
+)
 from tasks.sampling import FramesAndArchive
 from tasks.tracking import PlateTracker
 from tasks.tracking import Track as PlateTrack
@@ -86,7 +93,8 @@ def models_for(settings: Settings) -> tuple[PlateDetector, PlateReader]:
     return load_models(
         str(settings.plate_model) if settings.plate_model else None,
         tuple(settings.onnx_providers),
-        settings.plate_min_confidence,
+        # The detector proposes down to the proposal score; TrackReading confirms those by text.
+        min(settings.plate_proposal_confidence, settings.plate_min_confidence),
         settings.plate_regions,
         settings.plate_detector_int8,
     )
@@ -306,6 +314,8 @@ def read_video(
                 "plate_id": plate_of.get(i),
             }
             for i, o in enumerate(obs)
+            # A box the detector was unsure of and no plate confirmed was not a plate.
+            if i in plate_of or o.det_confidence >= settings.plate_min_confidence
         ],
         "plates": plates,
         "gps": {"source": None, "note": "not read yet", "points": []},  # see attach_gps
@@ -343,6 +353,7 @@ class TrackReading:
         self.reader, self.per_track = reader, per_track
         self.min_confidence = settings.ocr_min_confidence
         self.min_chars = settings.min_plate_chars
+        self.sure_confidence = settings.plate_min_confidence
         self.tracks: list[tuple[list[Read], list[int]]] = []  # (reads, members) per track
         self.best_crops: dict[int, np.ndarray] = {}
         self.best_frames: dict[int, np.ndarray] = {}
@@ -372,6 +383,8 @@ class TrackReading:
 
     def finish(self, track: PlateTrack, obs: list[Observation]) -> None:
         cands = self._kept.pop(track.track_id, [])
+        # A track the detector was never sure of is a plate only if its text fits a format.
+        det_confidence = max(obs[i].det_confidence for i in track.members)
         reads: list[Read] = []
         read_cands: dict[int, _Candidate] = {}
         for start in range(0, len(cands), self.per_track):
@@ -380,7 +393,7 @@ class TrackReading:
                 r = self.reader.read(c.crop)
                 self.ocr_s += time.perf_counter() - t
                 self.reads += 1
-                if r is None:
+                if r is None or not confirmed(det_confidence, r, self.sure_confidence):
                     continue
                 obs[c.index] = replace(obs[c.index], text=r.text, confidence=round(r.confidence, 4))
                 reads.append(Read(c.index, r.text, round(r.confidence, 4), c.quality))

@@ -2,10 +2,14 @@
 
 A format is a small pattern language in the spirit of Frigate's ``format``: ``L`` a letter,
 ``D`` a digit, ``A`` either, each optionally followed by ``{n}`` or ``{m,n}``; spaces and dashes
-are ignored (``"LL DD LLL"`` reads like the plate). A pattern is expanded to every fixed-length
-layout it allows, so repair is a per-position decision: the OCR's confusables (O/0, I/1, B/8,
-S/5, Z/2, G/6, D/0, Q/0) are swapped ONLY where the layout demands the other kind of character.
-Text that fits no format is kept as read and marked (matched format None).
+are ignored (``"LL DD LLL"`` reads like the plate). ``?`` is a place where a plate may carry a
+sticker, seal or emblem between its groups (the Czech inspection sticker, German registration
+seals, a Georgia county decal): the recogniser often reads it as one character (``O``, ``C``,
+``8``), which is then dropped; the place may also read as nothing. A pattern is expanded to
+every fixed-length layout it allows, so repair is a per-position decision: the OCR's
+confusables (O/0, I/1, B/8, S/5, Z/2, G/6, D/0, Q/0) are swapped ONLY where the layout demands
+the other kind of character. Text that fits no format is kept as read and marked (matched
+format None).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ __all__ = [
     "DEFAULT_FORMATS",
     "FORMATS_BY_REGION",
     "PlateFormat",
+    "SEAL",
     "formats_for",
     "repair",
     "repair_detail",
@@ -30,7 +35,8 @@ __all__ = [
 LETTER_TO_DIGIT = {"O": "0", "Q": "0", "D": "0", "I": "1", "B": "8", "S": "5", "Z": "2", "G": "6"}
 DIGIT_TO_LETTER = {"0": "O", "1": "I", "8": "B", "5": "S", "2": "Z", "6": "G"}
 
-_TOKEN = re.compile(r"([LDA])(?:\{(\d+)(?:,(\d+))?\})?")
+_TOKEN = re.compile(r"([LDA])(?:\{(\d+)(?:,(\d+))?\})?|(\?)")
+SEAL = "?"  # in a layout: one character read from a sticker or seal, dropped from the text
 _MAX_LAYOUTS = 512  # guards against a pattern like "A{1,8}A{1,8}A{1,8}" exploding
 
 
@@ -38,6 +44,7 @@ _MAX_LAYOUTS = 512  # guards against a pattern like "A{1,8}A{1,8}A{1,8}" explodi
 class PlateFormat:
     """One plate layout family.
 
+    ``repair``: whether confusables may be swapped to fit (see the field).
     ``band_letters``: how many leading letters a reader may drop before matching, for EU/UK
     plates whose blue country band (``D``, ``GB``, ``I``...) the recogniser reads as text.
     """
@@ -45,6 +52,9 @@ class PlateFormat:
     name: str
     pattern: str
     band_letters: int = 0
+    # False: the text must fit as read (seals aside); for layouts that share their region with
+    # free-form plates (US vanity plates), where swapping a digit for a letter guesses wrong.
+    repair: bool = True
     layouts: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -53,7 +63,7 @@ class PlateFormat:
     @property
     def specific(self) -> bool:
         """True when the format pins letters/digits to positions (it can check and repair)."""
-        return any(ch != "A" for layout in self.layouts for ch in layout)
+        return any(ch in "LD" for layout in self.layouts for ch in layout)
 
 
 @lru_cache(maxsize=256)
@@ -64,17 +74,23 @@ def _expand(pattern: str) -> tuple[str, ...]:
         m = _TOKEN.match(compact, pos)
         if not m:
             raise ValueError(f"bad plate pattern {pattern!r} at {compact[pos:]!r}")
+        if m.group(4):  # a seal: read as one character, or not at all
+            parts.append(["", SEAL])
+            pos = m.end()
+            continue
         lo = int(m.group(2) or 1)
         hi = int(m.group(3) or lo)
         if lo < 1 or hi < lo:
             raise ValueError(f"bad repeat in plate pattern {pattern!r}")
         parts.append([m.group(1) * n for n in range(lo, hi + 1)])
         pos = m.end()
-    if not parts:
-        raise ValueError("empty plate pattern")
+    if not parts or all(p == ["", SEAL] for p in parts):
+        raise ValueError(f"plate pattern {pattern!r} has no characters")
     layouts: list[str] = []
     for combo in product(*parts):
         layout = "".join(combo)
+        if layout.strip(SEAL) != layout:
+            continue  # a seal sits between groups, never at either end
         if layout not in layouts:
             layouts.append(layout)
         if len(layouts) > _MAX_LAYOUTS:
@@ -91,7 +107,8 @@ FORMATS_BY_REGION: dict[str, tuple[PlateFormat, ...]] = {
         PlateFormat("nl-sidecode", "LL DDD L", band_letters=2),
         PlateFormat("pl", "LL DDDDD", band_letters=2),
         PlateFormat("pl-3", "LLL DDDD", band_letters=2),
-        PlateFormat("de", "L{1,3} L{1,2} D{1,4}", band_letters=1),
+        PlateFormat("cz", "DLA ? DDDD", band_letters=2),  # inspection sticker mid-plate
+        PlateFormat("de", "L{1,3} ? L{1,2} D{1,4}", band_letters=1),  # registration seals
         PlateFormat("eu-generic", "A{4,8}", band_letters=2),
     ),
     "br": (
@@ -99,6 +116,10 @@ FORMATS_BY_REGION: dict[str, tuple[PlateFormat, ...]] = {
         PlateFormat("br-mercosur", "LLL D L DD"),
     ),
     "us": (
+        # The commonest standard issue (GA, TX, PA, NY, OH, NC...); a county decal or state
+        # emblem often sits between the groups. Only recognised, never repaired: an Idaho
+        # "8BL8976" or a vanity plate would be "repaired" into it.
+        PlateFormat("us-abc1234", "LLL ? DDDD", repair=False),
         PlateFormat("us-generic", "A{2,8}"),  # 50 states, vanity plates: no position rules
     ),
     "ar": (
@@ -134,12 +155,17 @@ def formats_for(regions: str | Iterable[str] | None) -> tuple[PlateFormat, ...]:
     return tuple(f for n in names for f in FORMATS_BY_REGION[n])
 
 
-def _fit(text: str, layout: str) -> tuple[str, int] | None:
+def _fit(text: str, layout: str, repair: bool = True) -> tuple[str, int] | None:
     """``text`` forced onto ``layout``: (repaired, number of swaps), or None if impossible."""
     if len(text) != len(layout):
         return None
     out, swaps = [], 0
     for ch, kind in zip(text, layout, strict=True):
+        if kind == SEAL:  # a sticker read as a character: dropped, costs like a swap
+            swaps += 1
+            continue
+        if not repair and ((kind == "L" and ch.isdigit()) or (kind == "D" and ch.isalpha())):
+            return None
         if kind == "L" and ch.isdigit():
             if ch not in DIGIT_TO_LETTER:
                 return None
@@ -174,7 +200,7 @@ def repair_detail(text: str, formats: Sequence[PlateFormat]) -> Repair:
                 break
             body = text[drop:]
             for layout in fmt.layouts:
-                fitted = _fit(body, layout)
+                fitted = _fit(body, layout, fmt.repair)
                 if fitted is None:
                     continue
                 # Dropping band letters costs more than a swap: band reads are rarer than O/0.

@@ -147,6 +147,26 @@ def test_heavy_finalize_archive_cleanup(settings: Settings, plate_clip: Path) ->
     assert run_cleanup(settings, new.video_id, new.path, delete_raw=True) == [f"raw/{new.path}"]
 
 
+@pytest.mark.parametrize(("regions", "plates"), [("eu", 1), ("us", 0)])
+def test_heavy_keeps_an_unsure_track_only_when_its_text_fits_a_format(
+    tmp_path: Path, plate_clip: Path, regions: str, plates: int
+) -> None:
+    """With the detector made unsure of every box, KA12BCD still fits the UK layout (an eu
+    format) and is kept; the us formats have no such layout, so nothing is kept at all."""
+    settings = Settings(
+        data_dir=tmp_path / "data", raw_root=plate_clip.parent, plate_min_confidence=0.99,
+        plate_regions=regions,
+    )  # fmt: skip
+    res = run_heavy(settings, "unsure", plate_clip.name)
+    det = json.loads((settings.work_root / "unsure" / "detections.json").read_text())
+    assert res.status == "ok" and res.plates == plates
+    assert [p["text"] for p in det["plates"]] == ["KA12BCD"] * plates
+    assert det["timings"]["ocr_reads"] >= 1  # the boxes were there, and read
+    # Boxes no plate confirmed were no plates: they are not recorded as sightings either.
+    assert (len(det["sightings"]) > 0) == bool(plates)
+    assert all(s["plate_id"] for s in det["sightings"])
+
+
 def test_finalize_refuses_tampered_bundle(settings: Settings, plate_clip: Path) -> None:
     upgrade(settings.database_url)
     (settings.raw_root / "t").mkdir(parents=True)

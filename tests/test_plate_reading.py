@@ -73,6 +73,35 @@ def test_pattern_language() -> None:
         PlateFormat("bad", "LX")
     with pytest.raises(ValueError):
         formats_for("atlantis")
+    # A seal place: read as one character or as nothing, never at either end.
+    assert PlateFormat("s", "L ? D").layouts == ("LD", "L?D")
+    assert PlateFormat("e", "? LD ?").layouts == ("LD",)
+    assert not PlateFormat("a", "A{1,2} ? A").specific
+    with pytest.raises(ValueError, match="no characters"):
+        PlateFormat("only", "?")
+
+
+@pytest.mark.parametrize(
+    ("text", "region", "expected", "fmt"),
+    [
+        ("1T483213", "eu", "1T43213", "cz"),  # the Czech inspection sticker read as 8
+        ("1T43213", "eu", "1T43213", "cz"),  # no sticker read: fits as it is
+        ("M8AB1234", "eu", "MAB1234", "de"),  # German seals read as 8 between the groups
+        ("ASNO1074", "us", "ASN1074", "us-abc1234"),  # Georgia county decal read as O
+    ],
+)
+def test_a_sticker_read_as_a_character_is_dropped(
+    text: str, region: str, expected: str, fmt: str
+) -> None:
+    fixed, matched = repair(text, formats_for(region))
+    assert (fixed, matched.name if matched else None) == (expected, fmt)
+
+
+def test_a_format_without_repair_only_recognises() -> None:
+    # An Idaho plate must not be "repaired" into the common LLL DDDD: 8 -> B would be a guess.
+    assert repair("8BL8976", formats_for("us")) == ("8BL8976", formats_for("us")[-1])
+    assert repair("ABC1234", formats_for("us"))[1] == formats_for("us")[0]
+    assert repair("ABC12S4", formats_for("us"))[0] == "ABC12S4"  # no swap where it would fit
 
 
 # -- reader on real data -------------------------------------------------------------------
