@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import numpy as np
 
 from tasks.plate_formats import formats_for
 from tasks.plates import (
+    DEFAULT_RECOGNISERS,
     CandidateReader,
     Detection,
     OnnxPlateDetector,
@@ -98,8 +100,14 @@ def _confirmed_boxes(
     return out
 
 
-def bench_openalpr(folder: str, region: str, detector: OnnxPlateDetector, sure: float) -> Row:
-    reader = CandidateReader(formats=formats_for(region))
+def bench_openalpr(
+    folder: str,
+    region: str,
+    detector: OnnxPlateDetector,
+    sure: float,
+    recognisers: Sequence[str] = DEFAULT_RECOGNISERS,
+) -> Row:
+    reader = CandidateReader(formats=formats_for(region), recognisers=recognisers)
     row = Row(f"{folder} (end to end)")
     for label in sorted((DATA / folder).glob("*.txt")):
         fields = label.read_text().split()
@@ -117,8 +125,14 @@ def bench_openalpr(folder: str, region: str, detector: OnnxPlateDetector, sure: 
     return row
 
 
-def bench_crops(name: str, items: list[tuple[Path, str]], region: str) -> Row:
-    reader = CandidateReader(formats=formats_for(region), pad=0.0)  # crops are tight
+def bench_crops(
+    name: str,
+    items: list[tuple[Path, str]],
+    region: str,
+    recognisers: Sequence[str] = DEFAULT_RECOGNISERS,
+) -> Row:
+    # pad 0: the crops are tight
+    reader = CandidateReader(formats=formats_for(region), pad=0.0, recognisers=recognisers)
     row = Row(f"{name} (OCR only)")
     for path, truth in items:
         row.total += 1
@@ -141,13 +155,15 @@ def ar_items() -> list[tuple[Path, str]]:
     return [(folder / "imgs" / n, t) for n, t in sorted(unique.items())]
 
 
-def bench_recall(detector: OnnxPlateDetector, sure: float) -> tuple[Row, Row]:
+def bench_recall(
+    detector: OnnxPlateDetector, sure: float, recognisers: Sequence[str] = DEFAULT_RECOGNISERS
+) -> tuple[Row, Row]:
     """Recall of the detector alone (boxes scored >= ``sure``) and of what the pipeline keeps
     (plus the lower-scored proposals that their text confirms), with false boxes counted."""
     folder = DATA / "dashcam_frames_ro"
     alone = Row(f"dashcam_frames_ro (detector >= {sure:g})")
     kept = Row("dashcam_frames_ro (+ proposals text confirms)")
-    reader = CandidateReader(formats=formats_for("ro"))
+    reader = CandidateReader(formats=formats_for("ro"), recognisers=recognisers)
     # labels_converted.csv, not the XML: the XML <filename> names the source video frame.
     boxes_by_image: dict[str, list[Box]] = {}
     for r in csv.DictReader((folder / "labels_converted.csv").read_text().splitlines()):
@@ -213,7 +229,8 @@ def bench_plates() -> None:
     detector = OnnxPlateDetector(conf_threshold=proposal, int8=settings.plate_detector_int8)
     print(
         f"detector: {'int8' if detector.int8 else 'float'}, input {'rectangular' if detector.rect else 'square'}, "
-        f"plate from {sure:g}, text-confirmed proposals from {proposal:g}"
+        f"plate from {sure:g}, text-confirmed proposals from {proposal:g}; "
+        f"OCR {' + '.join(settings.ocr_recognisers)}"
     )
     header = ["set", "exact (recall for ro)", "exact O=0", "det ms/img", "OCR ms/box", ""]
     widths = [46, 22, 16, 11, 11, 16]
@@ -222,12 +239,13 @@ def bench_plates() -> None:
         print("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)), flush=True)
 
     show(header)
-    for row in bench_recall(detector, sure):
+    recognisers = settings.ocr_recognisers
+    for row in bench_recall(detector, sure, recognisers):
         show(row.cells())
-    show(bench_openalpr("openalpr_br", "br", detector, sure).cells())
-    show(bench_openalpr("openalpr_eu", "eu", detector, sure).cells())
-    show(bench_crops("openalpr_us_crops", us_items(), "us").cells())
-    show(bench_crops("fastplateocr_ar_crops", ar_items(), "ar").cells())
+    show(bench_openalpr("openalpr_br", "br", detector, sure, recognisers).cells())
+    show(bench_openalpr("openalpr_eu", "eu", detector, sure, recognisers).cells())
+    show(bench_crops("openalpr_us_crops", us_items(), "us", recognisers).cells())
+    show(bench_crops("fastplateocr_ar_crops", ar_items(), "ar", recognisers).cells())
     bench_vehicles()
 
 

