@@ -267,6 +267,13 @@ def read_video(
             n,
             ", ".join(f"{k} {v}" for k, v in sorted(gate.skipped.items())),
         )
+    if reading.unconfirmed:
+        log.info(
+            "heavy %s: %d tracks the detector scored under %.2f read as no plate format: not plates",
+            video_id,
+            reading.unconfirmed,
+            settings.plate_min_confidence,
+        )
 
     groups = merge_tracks(
         reading.tracks,
@@ -329,6 +336,7 @@ def read_video(
             "ocr_s": round(reading.ocr_s, 3),
             "ocr_reads": reading.reads,
             "tracks": len(reading.tracks),
+            "tracks_unconfirmed": reading.unconfirmed,
             "gate_s": round(t_gate, 3),
             "vehicles_s": round(t_veh, 3),
             "frames": n,
@@ -364,6 +372,7 @@ class TrackReading:
         self.best_frames: dict[int, np.ndarray] = {}
         self.ocr_s = 0.0
         self.reads = 0
+        self.unconfirmed = 0  # tracks the detector was unsure of whose text fit no format
         self._pending: dict[int, _Candidate] = {}  # this frame's boxes, before assignment
         self._kept: dict[int, list[_Candidate]] = {}  # track id -> best candidates
 
@@ -407,6 +416,7 @@ class TrackReading:
                 break
         self.tracks.append((reads, list(track.members)))
         g = vote(reads, track.members, min_confidence=self.min_confidence, min_chars=self.min_chars)
+        self.unconfirmed += g is None and det_confidence < self.sure_confidence
         if g is not None:  # keep only what may become the plate's best crop
             c = read_cands[g.best]
             self.best_crops[c.index], self.best_frames[c.index] = c.crop, c.frame

@@ -162,6 +162,7 @@ def test_heavy_keeps_an_unsure_track_only_when_its_text_fits_a_format(
     assert res.status == "ok" and res.plates == plates
     assert [p["text"] for p in det["plates"]] == ["KA12BCD"] * plates
     assert det["timings"]["ocr_reads"] >= 1  # the boxes were there, and read
+    assert (det["timings"]["tracks_unconfirmed"] >= 1) == (not plates)
     # Boxes no plate confirmed were no plates: they are not recorded as sightings either.
     assert (len(det["sightings"]) > 0) == bool(plates)
     assert all(s["plate_id"] for s in det["sightings"])
