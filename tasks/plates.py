@@ -639,8 +639,10 @@ class CandidateReader(PlateReader):
 
     Why: recognition-only on the whole box also reads state names, slogans, dealer frames and
     the Brazilian city line, and the EU country band. A few vertical sub-crops (one batched
-    recogniser call) give the plain plate line a chance; the plate formats choose among the
-    reads and repair confusables (O/0, I/1, ...) only where a format demands a letter or digit.
+    call per recogniser) give the plain plate line a chance; with several recognisers
+    (``recognisers``, see RECOGNISERS) all their reads are candidates, and reads that agree
+    support each other. The plate formats choose among the reads and repair confusables (O/0,
+    I/1, ...) only where a format demands a letter or digit.
     Decoding is restricted to A-Z0-9 (upper + lower case summed, other symbols act as a
     separator), so a Chinese glyph or punctuation never replaces a plate character.
 
