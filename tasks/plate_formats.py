@@ -22,10 +22,12 @@ from itertools import product
 
 __all__ = [
     "DEFAULT_FORMATS",
+    "DIGIT_TO_LETTERS",
     "FORMATS_BY_REGION",
     "PlateFormat",
     "SEAL",
     "formats_for",
+    "position_options",
     "repair",
     "repair_detail",
 ]
@@ -34,6 +36,14 @@ __all__ = [
 # 0; for a 0 where a letter belongs, O is by far the commonest plate letter of that shape.
 LETTER_TO_DIGIT = {"O": "0", "Q": "0", "D": "0", "I": "1", "B": "8", "S": "5", "Z": "2", "G": "6"}
 DIGIT_TO_LETTER = {"0": "O", "1": "I", "8": "B", "5": "S", "2": "Z", "6": "G"}
+# Every letter a digit may stand for (0: O, D, Q), the commonest first.
+DIGIT_TO_LETTERS: dict[str, tuple[str, ...]] = {
+    d: (
+        DIGIT_TO_LETTER[d],
+        *sorted(ch for ch, dd in LETTER_TO_DIGIT.items() if dd == d and ch != DIGIT_TO_LETTER[d]),
+    )
+    for d in DIGIT_TO_LETTER
+}
 
 _TOKEN = re.compile(r"([LDA])(?:\{(\d+)(?:,(\d+))?\})?|(\?)")
 SEAL = "?"  # in a layout: one character read from a sticker or seal, dropped from the text
@@ -155,26 +165,33 @@ def formats_for(regions: str | Iterable[str] | None) -> tuple[PlateFormat, ...]:
     return tuple(f for n in names for f in FORMATS_BY_REGION[n])
 
 
+def position_options(ch: str, kind: str, repair: bool = True) -> tuple[str, ...] | None:
+    """What ``ch`` may become at a layout position of ``kind``: ``()`` at a seal (dropped),
+    ``(ch,)`` where it fits as read, the look-alikes to swap in (commonest first) where the
+    position demands the other kind and ``repair`` allows it, None where it cannot fit."""
+    if kind == SEAL:
+        return ()
+    if kind == "L" and ch.isdigit():
+        swaps = DIGIT_TO_LETTERS.get(ch)
+    elif kind == "D" and ch.isalpha():
+        swaps = (LETTER_TO_DIGIT[ch],) if ch in LETTER_TO_DIGIT else None
+    else:
+        return (ch,)
+    return swaps if repair else None
+
+
 def _fit(text: str, layout: str, repair: bool = True) -> tuple[str, int] | None:
     """``text`` forced onto ``layout``: (repaired, number of swaps), or None if impossible."""
     if len(text) != len(layout):
         return None
     out, swaps = [], 0
     for ch, kind in zip(text, layout, strict=True):
-        if kind == SEAL:  # a sticker read as a character: dropped, costs like a swap
-            swaps += 1
-            continue
-        if not repair and ((kind == "L" and ch.isdigit()) or (kind == "D" and ch.isalpha())):
+        options = position_options(ch, kind, repair)
+        if options is None:
             return None
-        if kind == "L" and ch.isdigit():
-            if ch not in DIGIT_TO_LETTER:
-                return None
-            ch, swaps = DIGIT_TO_LETTER[ch], swaps + 1
-        elif kind == "D" and ch.isalpha():
-            if ch not in LETTER_TO_DIGIT:
-                return None
-            ch, swaps = LETTER_TO_DIGIT[ch], swaps + 1
-        out.append(ch)
+        if options != (ch,):  # a swap, or a sticker read as a character (dropped): same cost
+            swaps += 1
+        out.append(options[0] if options else "")
     return "".join(out), swaps
 
 

@@ -21,13 +21,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from tasks.plate_formats import (
-    DEFAULT_FORMATS,
-    DIGIT_TO_LETTER,
-    LETTER_TO_DIGIT,
-    SEAL,
-    PlateFormat,
-)
+from tasks.plate_formats import DEFAULT_FORMATS, PlateFormat, position_options
 
 __all__ = [
     "Detection",
@@ -612,10 +606,6 @@ class RapidOcrReader(PlateReader):
 _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 _SEAL_PENALTY = 0.95
 _REC_HEIGHT = 48  # PP-OCRv4 rec input height
-_DIGIT_TO_LETTERS: dict[str, tuple[str, ...]] = {
-    d: tuple(sorted({ch for ch, dd in LETTER_TO_DIGIT.items() if dd == d} | {DIGIT_TO_LETTER[d]}))
-    for d in DIGIT_TO_LETTER
-}
 
 
 @dataclass(frozen=True)
@@ -815,20 +805,13 @@ def _fit_probs(
     total = 0.0
     seals = 0
     for ch, p, kind in zip(text, probs, layout, strict=True):
-        if kind == SEAL:  # a sticker or seal read as a character: not part of the plate
+        options = position_options(ch, kind, repair)
+        if options is None:
+            return None
+        if not options:  # a sticker or seal read as a character: not part of the plate
             seals += 1
             continue
-        if not repair and ((kind == "L" and ch.isdigit()) or (kind == "D" and ch.isalpha())):
-            return None
-        if kind == "L" and ch.isdigit():
-            options = _DIGIT_TO_LETTERS.get(ch)
-            if not options:
-                return None
-            ch = max(options, key=lambda c: p[_ALNUM.index(c)])
-        elif kind == "D" and ch.isalpha():
-            if ch not in LETTER_TO_DIGIT:
-                return None
-            ch = LETTER_TO_DIGIT[ch]
+        ch = max(options, key=lambda c: p[_ALNUM.index(c)])  # the likeliest look-alike
         out.append(ch)
         # A swapped char scores its own (lower) probability, so fits needing fewer or more
         # plausible swaps win; floor keeps one odd frame from vetoing the whole read.
