@@ -443,6 +443,31 @@ def bench_plates_cmd() -> None:
     bench_plates()
 
 
+@bench_app.command("video")
+def bench_video_cmd(
+    part: Annotated[
+        list[str] | None,
+        typer.Option(help="tuning, held-out or real (repeatable); default all three."),
+    ] = None,
+    clip: Annotated[str | None, typer.Option(help="Only clips whose name contains this.")] = None,
+    keep: Annotated[
+        Path | None, typer.Option(help="Keep each clip's heavy bundle in this folder.")
+    ] = None,
+    verbose: Annotated[bool, typer.Option(help="The heavy stage's own log lines too.")] = False,
+) -> None:
+    """Plates read in video: clips composed from the real photos (tuning and held-out parts)
+    and the real videos, through the heavy stage's own code."""
+    from dashcam.bench_video import bench_video
+
+    if verbose:
+        _logging()
+    parts = tuple(part) if part else ("tuning", "held-out", "real")
+    unknown = [p for p in parts if p not in ("tuning", "held-out", "real")]
+    if unknown:
+        raise typer.BadParameter(f"unknown part {unknown}: tuning, held-out or real")
+    bench_video(parts, keep=keep, only=clip)
+
+
 @bench_app.command("search")
 def bench_search_cmd() -> None:
     """Fuzzy search, wildcard search and the Plate page's queries on 1,000,000 generated sightings."""

@@ -32,6 +32,9 @@ class GateConfig:
     blur_var: float = 8.0  # variance of the Laplacian at 640 wide: below, nothing is sharp
     stationary_mps: float = 0.8  # GPS speed below this: the car is standing
     stationary_every_s: float = 1.0  # ... and then one frame a second is enough
+    # Changed area (percent) above which a frame starts a new scene (a cut in edited or joined
+    # footage): no plate track continues across it. A real drive changes 2-25 % per 0.5 s.
+    cut_area_pct: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,8 @@ class Gate:
     config: GateConfig = field(default_factory=GateConfig)
     skipped: Counter[str] = field(default_factory=Counter)
     passed: int = 0
+    cut: bool = False  # the last frame that passed starts a new scene
+    cuts: int = 0
     _last_thumb: np.ndarray | None = None
     _last_s: float | None = None
 
@@ -109,5 +114,10 @@ class Gate:
             and scene_change(stats.thumb, self._last_thumb) < c.static_area_pct
         ):
             return "static"
+        self.cut = (
+            self._last_thumb is not None
+            and scene_change(stats.thumb, self._last_thumb) > c.cut_area_pct
+        )
+        self.cuts += self.cut
         self._last_thumb, self._last_s = stats.thumb, frame_s
         return None

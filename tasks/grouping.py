@@ -10,6 +10,7 @@ that have reads but no tracks.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -174,9 +175,12 @@ def merge_tracks(
     min_confidence: float,
     min_chars: int,
     max_gap_s: float = 10.0,
+    is_plate: Callable[[str], bool] | None = None,
 ) -> list[PlateGroup]:
     """One plate per physical plate: tracks (reads, members) whose votes are similar texts and
-    that are at most `max_gap_s` apart are one plate, voted again over all their reads."""
+    that are at most `max_gap_s` apart are one plate, voted again over all their reads; then
+    partial reads and misread copies fold into the plate they belong to (`fold`), and plates
+    whose text `is_plate` rejects are dropped."""
     voted = []
     for reads, members in tracks:
         g = vote(reads, members, min_confidence=min_confidence, min_chars=min_chars)
@@ -207,6 +211,70 @@ def merge_tracks(
         )
         assert merged is not None  # both halves had usable reads
         plates[home] = (merged, all_reads)
-    for p, _ in plates:
+    out = fold([p for p, _ in plates], obs)
+    if is_plate is not None:
+        out = [p for p in out if is_plate(p.text)]
+    for p in out:
         p.members.sort(key=lambda j: (obs[j].frame_s, j))
-    return [p for p, _ in plates]
+    return out
+
+
+# Two plates this close in time and place are one plate read twice when their texts allow it.
+_FOLD_GAP_S = 2.0
+_FOLD_JUMP = 2.0  # plate widths between the centres
+
+
+def _related_texts(a: str, b: str) -> bool:
+    """A partial read (one is a prefix or suffix of the other, 3+ characters) or a misread
+    copy (edits on under half of the longer text: `VX09DCZ` / `V09DEY` is 3 in 7)."""
+    short, long_ = sorted((a, b), key=len)
+    if len(short) >= 3 and (long_.startswith(short) or long_.endswith(short)):
+        return True
+    return edit_distance(a, b) <= max(1, int(len(long_) * 0.45))
+
+
+def _same_place(a: PlateGroup, b: PlateGroup, obs: list[Observation]) -> bool:
+    """b's boxes continue a's (or sit on them): at the nearest moments in time, the centres
+    are within `_FOLD_JUMP` plate widths and the sizes within 1.6x, or b's box lies on a's."""
+    ta = {obs[j].frame_s: obs[j].box for j in a.members}
+    tb = {obs[j].frame_s: obs[j].box for j in b.members}
+    for t in ta.keys() & tb.keys():  # seen in the same frame: one box on the other?
+        inter = _area(_intersection(ta[t], tb[t]))
+        if inter >= 0.5 * min(_area(ta[t]), _area(tb[t])):
+            return True
+    gap, (sa, sb) = min(((abs(x - y), (x, y)) for x in ta for y in tb), key=lambda g: g[0])
+    if gap == 0 or gap > _FOLD_GAP_S:
+        return False
+    ba, bb = ta[sa], tb[sb]
+    wa, wb = max(1.0, ba[2] - ba[0]), max(1.0, bb[2] - bb[0])
+    jump = ((ba[0] + ba[2] - bb[0] - bb[2]) ** 2 + (ba[1] + ba[3] - bb[1] - bb[3]) ** 2) ** 0.5 / 2
+    # Sizes as close as the tracker's own step: the next parked car, smaller where the last
+    # one was, is not a continuation.
+    return 1 / 1.6 <= wb / wa <= 1.6 and jump <= _FOLD_JUMP * max(wa, wb)
+
+
+def _intersection(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, float, float, float]:
+    return (max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3]))
+
+
+def fold(plates: list[PlateGroup], obs: list[Observation]) -> list[PlateGroup]:
+    """One plate per physical plate: a plate whose text is a partial read or a misread copy of
+    another's, on the same vehicle (`_same_place`), is folded into it as an alternate. The
+    plate kept is the longer text, then the more confident one."""
+    order = sorted(plates, key=lambda p: (-len(p.text), -p.confidence))
+    kept: list[PlateGroup] = []
+    for p in order:
+        home = next(
+            (k for k in kept if _related_texts(k.text, p.text) and _same_place(k, p, obs)), None
+        )
+        if home is None:
+            kept.append(p)
+            continue
+        # The folded plate's own alternates stay visible too (its text first).
+        home.alternates[p.text] = round(max(home.alternates.get(p.text, 0.0), p.confidence), 4)
+        for text, share in p.alternates.items():
+            if text != home.text:
+                home.alternates.setdefault(text, share)
+        home.members = sorted(set(home.members) | set(p.members))
+    kept.sort(key=lambda p: obs[min(p.members, key=lambda j: obs[j].frame_s)].frame_s)
+    return kept

@@ -27,7 +27,7 @@ from tasks.gps import Aligned, NoGps, Track, align, find_sidecars, read_track
 from tasks.grouping import Observation, PlateGroup, Read, crop_quality, merge_tracks, vote
 from tasks.media import MediaError, VideoInfo, iter_frames, probe
 from tasks.naming import parse_clip_name
-from tasks.plate_formats import formats_for
+from tasks.plate_formats import PlateFormat, formats_for, repair_detail
 from tasks.plates import (
     DEFAULT_RECOGNISERS,
     OnnxPlateDetector,
@@ -38,7 +38,7 @@ from tasks.plates import (
     default_reader,
 )
 from tasks.sampling import FramesAndArchive
-from tasks.tracking import PlateTracker
+from tasks.tracking import PlateTracker, look
 from tasks.tracking import Track as PlateTrack
 from tasks.vehicles import OnnxVehicleDetector, VehicleDetector, vehicle_for
 
@@ -223,10 +223,13 @@ def read_video(
             if skip == "static":  # nothing moved: the plates in view are still there
                 tracker.hold(frame_s)
             continue
+        if gate.cut:  # a new scene: nothing in view continues
+            tracker.cut()
         t = time.perf_counter()
         dets = detector.detect(frame)
         t_det += time.perf_counter() - t
         indexes = []
+        looks = [look(frame, d.box) for d in dets]
         for det in dets:
             crop = crop_plate(frame, det.box)
             sharp = sharpness(crop)
@@ -242,7 +245,7 @@ def read_video(
                 )
             )
             reading.offer_later(indexes[-1], crop, frame, det.box, det.confidence, sharp)
-        ids = tracker.update(frame_s, [d.box for d in dets], indexes)
+        ids = tracker.update(frame_s, [d.box for d in dets], indexes, looks)
         reading.assign(indexes, ids)
         for track in tracker.pop_finished(frame_s):  # read finished tracks, free their frames
             reading.finish(track, obs)
@@ -283,6 +286,9 @@ def read_video(
         # A plate lost and found again within this is the same plate; at least one static
         # refresh, so a long red light never splits one plate in two.
         max_gap_s=max(10.0, settings.gate_static_refresh_s + 2 * every),
+        is_plate=plate_text_check(
+            None if settings.plate_regions == "all" else formats_for(settings.plate_regions)
+        ),
     )
     crops, frames = reading.best_crops, reading.best_frames
     vehicles = vehicles_for(settings)
@@ -342,6 +348,7 @@ def read_video(
             "frames": n,
             "frames_detected": gate.passed,
             "frames_skipped": dict(sorted(gate.skipped.items())),
+            "scene_cuts": gate.cuts,
         },
     }
 
@@ -434,6 +441,26 @@ class TrackReading:
         winners = sum(r.text == g.text for r in reads)
         share = 1.0 - sum(g.alternates.values())
         return share >= 0.6 and (winners >= 2 or len(reads) == 1)
+
+
+_SHORT_PLATE = 5  # characters: a read shorter than this is a plate only if it fits a format
+
+
+def plate_text_check(formats: tuple[PlateFormat, ...] | None) -> Callable[[str], bool]:
+    """A short read that fits none of `formats` is a fragment or a sign, not a plate: 4-character
+    stray reads (a plate's prefix, a sticker) were stored as plates. With no region known
+    (None), short reads are never plates: across all regions' formats some layout fits
+    almost any 4 characters (German `T AA 5`)."""
+
+    def is_plate(text: str) -> bool:
+        if len(text) >= _SHORT_PLATE:
+            return True
+        if formats is None:
+            return False
+        fmt = repair_detail(text, formats).format
+        return fmt is not None and fmt.specific
+
+    return is_plate
 
 
 def gate_config(settings: Settings) -> GateConfig:

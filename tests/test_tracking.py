@@ -6,12 +6,14 @@ import json
 import subprocess
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from dashcam.settings import Settings
 from tasks.grouping import Observation, Read, crop_quality, merge_tracks, vote
-from tasks.synthetic import render_plate_clip
-from tasks.tracking import PlateTracker
+from tasks.synthetic import render_plate_clip, render_plate_image
+from tasks.tracking import PlateTracker, look
 
 
 def box(cx: float, cy: float, w: float = 100, h: float = 30) -> tuple[float, float, float, float]:
@@ -46,6 +48,43 @@ def test_a_jump_or_a_size_change_starts_a_new_track() -> None:
     assert tr.update(0.5, [box(900, 400)], [1])[0] != a  # 8 plate widths away
     b = tr.update(1.0, [box(900, 400, w=400, h=120)], [2])[0]
     assert b not in (a, 2)  # 4x the size: another (nearer) plate
+
+
+def test_the_next_plate_at_the_same_place_is_another_track() -> None:
+    """Parked cars passed one after another: each plate grows as it comes closer, then the
+    next one appears where the last one was, smaller. IoU and position alone join them."""
+    tr = PlateTracker()
+    widths = [100, 130, 170, 220, 100, 130, 170, 220]  # two plates, 0.5 s apart each
+    ids = [tr.update(k * 0.5, [box(960, 600, w=w, h=w / 4)], [k])[0] for k, w in enumerate(widths)]
+    assert len(set(ids[:4])) == 1 and len(set(ids[4:])) == 1 and ids[0] != ids[4]
+    # A plate that keeps growing at the same pace stays one track, even 2x in 1 s.
+    tr = PlateTracker()
+    grow = [tr.update(k * 0.5, [box(960, 600, w=80 * 1.4**k)], [k])[0] for k in range(6)]
+    assert len(set(grow)) == 1
+
+
+def _plate_frame(text: str, colour: tuple[int, int, int], width: int = 160) -> np.ndarray:
+    """A car-coloured frame with a rendered plate at its centre (box: `_PLATE_BOX`)."""
+    frame = np.full((400, 600, 3), colour, dtype=np.uint8)
+    plate = render_plate_image(text, width)
+    ph, pw = plate.shape[:2]
+    frame[200 - ph // 2 : 200 - ph // 2 + ph, 300 - pw // 2 : 300 - pw // 2 + pw] = plate
+    return frame
+
+
+def test_a_plate_that_looks_different_is_another_track() -> None:
+    """Same place, same size: only the look (the characters, the car's colour) tells them apart."""
+    b = box(300, 200, w=160, h=34)
+    first = _plate_frame("KA12BCD", (40, 40, 160))
+    again = cv2.GaussianBlur(first, (3, 3), 0)  # the same plate, a little softer
+    other = _plate_frame("WX98YZ1", (150, 110, 40))
+    tr = PlateTracker()
+    a = tr.update(0.0, [b], [0], [look(first, b)])[0]
+    assert tr.update(0.5, [b], [1], [look(again, b)])[0] == a
+    assert tr.update(1.0, [b], [2], [look(other, b)])[0] != a
+    # A scene cut ends every track: nothing continues across it.
+    tr.cut()
+    assert tr.active == [] and {t.track_id for t in tr.pop_finished()} >= {a}
 
 
 def test_tracks_finish_after_max_age_and_gaps_in_time_are_fine() -> None:
@@ -100,6 +139,54 @@ def test_tracks_of_one_plate_merge_within_the_gap() -> None:
     plates = merge_tracks(tracks, obs, min_confidence=0.5, min_chars=4)
     assert [p.text for p in plates] == ["KA12BCD", "KA12BCD"]  # 30 s later: seen again
     assert plates[0].members == [0, 1, 2, 3] and "KA12BC0" in plates[0].alternates
+
+
+def _obs(t: float, b: tuple[float, float, float, float]) -> Observation:
+    return Observation(frame_s=t, box=b, det_confidence=0.9, text=None, confidence=None)
+
+
+def test_partial_reads_and_misread_copies_fold_into_the_plate() -> None:
+    """Held-out footage stored `PE63` beside `PE63TVF` and `V09DEY` beside `VX09DCZ`: the
+    same plate read twice. Folded, they are alternates of the one plate."""
+    obs = [
+        _obs(0.0, box(500, 400)), _obs(0.5, box(520, 400)),  # PE63TVF's track
+        _obs(0.5, box(505, 400, w=50)),  # a box on the plate's left half: "PE63"
+        _obs(1.0, box(540, 400)), _obs(1.5, box(560, 400)),  # VX09DCZ's, right after
+        _obs(2.0, box(580, 400)),  # V09DEY, where that track went on
+        _obs(1.0, box(1500, 400)),  # far away, same time: a different car
+    ]  # fmt: skip
+    tracks = [
+        ([Read(0, "PE63TVF", 0.9), Read(1, "PE63TVF", 0.9)], [0, 1]),
+        ([Read(2, "PE63", 0.9)], [2]),
+        ([Read(6, "PE6312", 0.9)], [6]),
+    ]
+    plates = merge_tracks(tracks, obs, min_confidence=0.5, min_chars=4)
+    assert [p.text for p in plates] == ["PE63TVF", "PE6312"]
+    assert "PE63" in plates[0].alternates and plates[0].members == [0, 1, 2]
+    tracks = [([Read(3, "VX09DCZ", 0.9), Read(4, "VX09DCZ", 0.8)], [3, 4]),
+              ([Read(5, "V09DEY", 0.7)], [5])]  # fmt: skip
+    [plate] = merge_tracks(tracks, obs, min_confidence=0.5, min_chars=4)
+    assert plate.text == "VX09DCZ" and "V09DEY" in plate.alternates and plate.members == [3, 4, 5]
+    # Different texts at the same place 30 s apart are two plates.
+    far = [_obs(0.0, box(500, 400)), _obs(30.0, box(500, 400))]
+    tracks = [([Read(0, "VX09DCZ", 0.9)], [0]), ([Read(1, "VX09DEZ", 0.9)], [1])]
+    assert len(merge_tracks(tracks, far, min_confidence=0.5, min_chars=4, max_gap_s=5)) == 2
+
+
+def test_a_short_read_that_fits_no_format_is_not_a_plate() -> None:
+    from tasks.heavy import plate_text_check
+    from tasks.plate_formats import formats_for
+
+    is_plate = plate_text_check(None)  # no region known
+    assert not is_plate("TAA5") and not is_plate("49AM")
+    assert is_plate("LZW9715") and is_plate("PE63TVF")
+    # Where short plates exist (Germany: `T AA 5`), a short read that fits one is a plate.
+    assert plate_text_check(formats_for("eu"))("TAA5")
+    assert not plate_text_check(formats_for("eu"))("49AM")
+    obs = [_obs(0.0, box(500, 400)), _obs(5.0, box(900, 400))]
+    tracks = [([Read(0, "TAA5", 0.9)], [0]), ([Read(1, "LZW9715", 0.9)], [1])]
+    plates = merge_tracks(tracks, obs, min_confidence=0.5, min_chars=4, is_plate=is_plate)
+    assert [p.text for p in plates] == ["LZW9715"]
 
 
 @pytest.fixture(scope="module")
@@ -168,7 +255,8 @@ def test_real_frames_two_plates_two_tracks(name: str) -> None:
         m = np.float32([[zoom, 0, (1 - zoom) * w / 2 - dx], [0, zoom, (1 - zoom) * h / 2]])
         frame = cv2.warpAffine(image, m, (w, h))
         boxes = [d.box for d in detector.detect(frame)]
-        per_frame.append(tracker.update(k * 0.5, boxes, list(range(100 * k, 100 * k + len(boxes)))))
+        ids = list(range(100 * k, 100 * k + len(boxes)))
+        per_frame.append(tracker.update(k * 0.5, boxes, ids, [look(frame, b) for b in boxes]))
     tracks = tracker.pop_finished()
     long = [t for t in tracks if len(t.members) >= 5]
     assert len(long) == 2 and len(tracks) <= 3, [len(t.members) for t in tracks]
