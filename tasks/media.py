@@ -84,6 +84,11 @@ class VideoInfo:
     frame_count: int | None
     has_audio: bool
     creation_time: datetime | None  # container tag if present, UTC (tz-aware)
+    # Where the video stream's frames end, in seconds on the decoding timeline (the first frame
+    # at 0, as iter_frames counts), from the container's index. Not duration_s: that can count
+    # an initial empty edit (the camera's start delay) or audio that outlasts the video, which
+    # ffmpeg's frame times never include. None when unknown (then duration_s stands in).
+    video_end_s: float | None = None
 
 
 # --------------------------------------------------------------------------- helpers
@@ -252,13 +257,7 @@ def _creation_time(*tag_sets: object) -> datetime | None:
     return None
 
 
-@dataclass(frozen=True)
-class _Probed:
-    info: VideoInfo
-    video_end_s: float  # where the video stream's last frame ends (seek target for the end check)
-
-
-def _parse_probe(path: Path, data: dict) -> _Probed:
+def _parse_probe(path: Path, data: dict) -> VideoInfo:
     fmt = data.get("format") or {}
     streams = [s for s in data.get("streams") or [] if isinstance(s, dict)]
     video = next((s for s in streams if s.get("codec_type") == "video"
@@ -299,7 +298,12 @@ def _parse_probe(path: Path, data: dict) -> _Probed:
         raise _fail(path, "the video stream has no usable frame rate — the header is damaged",
                     code="bad_stream")
     codec = str(video.get("codec_name") or "unknown")
-    info = VideoInfo(
+    start = _num(video.get("start_time")) or 0.0
+    fmt_start = _num(fmt.get("start_time")) or 0.0
+    # ffmpeg shifts every frame time by the file's start, and -ss counts from it too, so the
+    # video's end is expressed on that timeline: its start there plus its indexed duration.
+    video_end = (start - fmt_start + stream_duration) if stream_duration else duration
+    return VideoInfo(
         duration_s=duration,
         fps=fps,
         width=width,
@@ -308,12 +312,35 @@ def _parse_probe(path: Path, data: dict) -> _Probed:
         frame_count=int(frame_count) if frame_count and frame_count > 0 else None,
         has_audio=any(s.get("codec_type") == "audio" for s in streams),
         creation_time=_creation_time(fmt.get("tags"), video.get("tags")),
+        video_end_s=min(max(video_end, 0.0), duration),
     )
-    start = _num(video.get("start_time")) or 0.0
-    fmt_start = _num(fmt.get("start_time")) or 0.0
-    # -ss is relative to the file's start, so express the video's end on that timeline.
-    video_end = (start - fmt_start + stream_duration) if stream_duration else duration
-    return _Probed(info, min(max(video_end, 0.0), duration))
+
+
+def _video_end(info: VideoInfo) -> float:
+    return info.video_end_s if info.video_end_s is not None else info.duration_s
+
+
+def _check_complete(src: Path, info: VideoInfo, every_s: float, count: int,
+                    last_t: float | None, stderr: str) -> None:
+    """Raise MediaError("truncated") unless the sampled frames reached the end of the video.
+
+    Judged against the video the container indexes (`video_end_s`), not its nominal duration:
+    a valid clip whose video starts late (an empty edit, e.g. 1.3 s on parkpow_cars.mp4) or
+    whose audio runs longer ends its frames well before duration_s. Also judged from ffmpeg's
+    own word for sample data missing from the file ("partial file").
+    """
+    if "partial file" in stderr.lower():
+        raise _fail(src, f"the video data ends early (after {count} sampled frames) — the "
+                    "file is truncated", code="truncated", detail=_summarise(stderr, src))
+    # On a whole file the last chosen frame is less than one step before the last frame, which
+    # starts a frame before the end; 0.75 s more allows for a variable-frame-rate camera holding
+    # its last frame longer than average and for edit lists that round the end.
+    end = _video_end(info)
+    slack = every_s + 2.0 / info.fps + 0.75
+    if last_t is not None and last_t < end - slack:
+        raise _fail(src, f"the video data ends at about {last_t + every_s:.1f} s although the "
+                    f"file's index holds video up to {end:.1f} s — it is truncated or damaged "
+                    "mid-file", code="truncated", detail=_summarise(stderr, src))
 
 
 def _decode_one(path: Path, seek_s: float, timeout_s: float, which: str) -> None:
@@ -380,13 +407,12 @@ def probe(path: Path, timeout_s: float = 30) -> VideoInfo:
                     detail=_summarise(stderr, path)) from None
     if not isinstance(data, dict):
         raise _fail(path, "ffprobe returned unreadable output for this file", code="unreadable")
-    probed = _parse_probe(path, data)
-    info = probed.info
+    info = _parse_probe(path, data)
 
     _decode_one(path, 0.0, left(), "first")
     # Seek a little before the last frame: at least 0.5 s, and 2 frames for low-fps files, so
     # the target is never past the final frame (which would decode nothing on a good file).
-    end_seek = max(0.0, probed.video_end_s - max(0.5, 2.0 / info.fps))
+    end_seek = max(0.0, _video_end(info) - max(0.5, 2.0 / info.fps))
     if end_seek > 0:
         _decode_one(path, end_seek, left(), "last")
     return info
@@ -495,8 +521,8 @@ def iter_frames(src: Path, every_s: float, info: VideoInfo, *,
     the chosen frames, read from ffmpeg's `showinfo` filter; only if that line is missing does
     a time fall back to k*every_s. Frames are full resolution (info.width x info.height), with
     no autorotation. If ffmpeg fails, stalls for `stall_timeout_s`, or the frames stop well
-    before info.duration_s (a truncated file), MediaError is raised after yielding what could
-    be read. Needs ffmpeg >= 5.1 (`-fps_mode`).
+    before the end of the video the container indexes (a truncated file), MediaError is raised
+    after yielding what could be read. Needs ffmpeg >= 5.1 (`-fps_mode`).
     """
     # Not a generator itself, so bad arguments and a missing ffmpeg fail at the call.
     if not (math.isfinite(every_s) and every_s > 0):
@@ -620,17 +646,7 @@ def _iter_frames(src: Path, every_s: float, info: VideoInfo, ffmpeg: str,
         if count == 0:
             raise _fail(src, "no video frame could be decoded", code="decode_error",
                         detail=_summarise(stderr, src) or "no error output")
-        # The last chosen frame is within one step (+ a frame or two) of the end on a whole
-        # file; stopping much earlier means the data ran out before the index said it would.
-        # (0.75 s covers audio outlasting the video a little, which inflates duration_s.)
-        slack = every_s + 2.0 / info.fps + 0.75
-        if "partial file" in stderr.lower():  # the demuxer's own word for missing sample data
-            raise _fail(src, f"the video data ends early (after {count} sampled frames) — the "
-                        "file is truncated", code="truncated", detail=_summarise(stderr, src))
-        if last_t is not None and last_t < info.duration_s - slack:
-            raise _fail(src, f"the video data ends at about {last_t + every_s:.1f} s although "
-                        f"the file claims {info.duration_s:.1f} s — it is truncated or damaged "
-                        "mid-file", code="truncated", detail=_summarise(stderr, src))
+        _check_complete(src, info, every_s, count, last_t, stderr)
     finally:
         if proc.poll() is None:
             proc.kill()
