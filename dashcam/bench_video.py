@@ -24,6 +24,12 @@ from dashcam.compose import DATA, PARTS, rendered, scenes
 from dashcam.settings import Settings
 
 REAL = DATA / "videos" / "real_plates"
+# Plates in the real videos that expected.json does not list, checked by eye on the frame:
+# reading them is right, so they count neither as read nor as extra (printed apart).
+UNLISTED = {
+    # A red Toyota crosses at 6-7 s; its plate reads 34A-231.26 at 6.5 s (1280x720 frame).
+    "parkpow_cars.mp4": ["34A23126"],
+}
 
 
 def o_is_0(text: str) -> str:
@@ -42,6 +48,7 @@ class Outcome:
     exact_o0: int = 0
     missed: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
+    unlisted: list[str] = field(default_factory=list)  # true plates the ground truth lacks
 
     def score(self) -> Outcome:
         """Each true plate matches at most one stored plate; every other stored plate is extra."""
@@ -58,7 +65,9 @@ class Outcome:
                 self.exact_o0 += 1
             else:
                 self.missed.append(plate)
-        self.extra = left
+        known = UNLISTED.get(self.clip, []) if self.part == "real" else []
+        self.unlisted = [r for r in left if r in known]
+        self.extra = [r for r in left if r not in known]
         return self
 
 
@@ -118,6 +127,8 @@ def bench_video(
                 o = run_clip(base, src, truth, part, work)
                 out.append(o)
                 note = f"missed {o.missed} extra {o.extra}" if o.missed or o.extra else ""
+                if o.unlisted:
+                    note += f" (also read, true but not in expected.json: {o.unlisted})"
                 if o.error:
                     note = f"FAILED: {o.error}"
                 show([part, src.name[:26], len(o.truth), o.exact, o.exact_o0, len(o.extra),
