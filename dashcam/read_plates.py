@@ -1,13 +1,17 @@
 """``dashcam read-plates IMAGE... --json``: detect and read plates in still images.
 
-One JSON line per image: ``{"image": path, "plates": [{"text", "confidence", "box",
-"vehicle"}]}`` (plates by confidence, boxes in original pixels), or ``{"image", "error"}``
-for a file that is not a readable image. Exit code 1 only when no image could be read at all.
+One JSON line per image: ``{"image": path, "region": key or null, "plates": [{"text",
+"confidence", "box", "vehicle"}]}`` (plates by confidence, boxes in original pixels), or
+``{"image", "error"}`` for a file that is not a readable image. Exit code 1 only when no image
+could be read at all. A photo with an EXIF GPS position is read with the plate formats of
+where it was taken (``region``, see `tasks.regions.formats_at`), unless
+``DASHCAM_PLATE_REGIONS`` names regions.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,6 +29,7 @@ from tasks.plates import (
     read_plates,
     to_bgr,
 )
+from tasks.regions import formats_at, region_at
 from tasks.vehicles import VehicleDetector, vehicle_for
 
 
@@ -40,21 +45,52 @@ def _load(path: Path) -> np.ndarray:
     return to_bgr(image)
 
 
+def exif_position(path: Path) -> tuple[float, float] | None:
+    """The photo's EXIF GPS position (latitude, longitude in degrees), or None without one."""
+    from PIL import ExifTags, Image
+
+    try:
+        with Image.open(path) as img:
+            gps = img.getexif().get_ifd(ExifTags.IFD.GPSInfo)
+        lat = _degrees(gps[ExifTags.GPS.GPSLatitude], gps.get(ExifTags.GPS.GPSLatitudeRef))
+        lon = _degrees(gps[ExifTags.GPS.GPSLongitude], gps.get(ExifTags.GPS.GPSLongitudeRef))
+    except Exception:  # noqa: BLE001 - odd EXIF must never cost the image its plates
+        return None
+    if not (math.isfinite(lat) and math.isfinite(lon)) or abs(lat) > 90 or abs(lon) > 180:
+        return None
+    return lat, lon
+
+
+def _degrees(value: Any, ref: Any) -> float:
+    """EXIF degrees, minutes, seconds (rationals; some cameras write degrees alone)."""
+    parts = [float(v) for v in value] if isinstance(value, tuple | list) else [float(value)]
+    degrees = sum(v / 60**i for i, v in enumerate(parts[:3]))
+    ref = ref.decode() if isinstance(ref, bytes) else str(ref or "")
+    return -degrees if ref.strip().upper()[:1] in ("S", "W") else degrees
+
+
 def read_image(
     path: Path,
     detector: PlateDetector,
     reader: PlateReader,
     vehicles: VehicleDetector | None = None,
     sure_confidence: float | None = None,
+    regions: str | None = None,
 ) -> dict[str, Any]:
-    """One output record for ``path``; errors become an ``"error"`` field, never raise."""
+    """One output record for ``path``; errors become an ``"error"`` field, never raise.
+
+    ``regions`` (the ``plate_regions`` setting): with it, a photo's EXIF GPS position picks
+    the plate formats (`formats_at`); None keeps the reader's own formats.
+    """
     try:
         image = _load(path)
     except (OSError, ValueError) as exc:
         return {"image": str(path), "error": str(exc)}
+    position = exif_position(path) if regions is not None else None
+    formats = formats_at(*position, regions) if position else None
     found = [
         (det, text)
-        for det, text in read_plates(image, detector, reader, sure_confidence)
+        for det, text in read_plates(image, detector, reader, sure_confidence, formats)
         if text is not None
     ]
     seen = vehicles.detect(image) if vehicles is not None and found else []
@@ -70,7 +106,8 @@ def read_image(
             }
         )
     plates.sort(key=lambda p: -p["confidence"])
-    return {"image": str(path), "plates": plates}
+    region = region_at(*position) if position else None
+    return {"image": str(path), "region": region, "plates": plates}
 
 
 def read_plates_cli(
@@ -81,18 +118,27 @@ def read_plates_cli(
     reader: PlateReader | None = None,
     vehicles: VehicleDetector | None = None,
     sure_confidence: float | None = None,
+    regions: str | None = None,
 ) -> int:
     """Print one JSON line per image; 0 if at least one image was read, else 1.
 
     ``sure_confidence``: boxes the detector scored below it are plates only when their text
     fits a plate format (see `tasks.plates.confirmed`); None keeps every box that was read.
+    ``regions``: the ``plate_regions`` setting that, with a photo's GPS, picks its formats
+    (default: the setting's value); explicit ``formats`` are used for every photo instead.
     """
     stream = out or sys.stdout
     detector = detector or OnnxPlateDetector()
     reader = reader or default_reader(formats=formats if formats is not None else formats_for(None))
+    if formats is not None:
+        regions = None
+    elif regions is None:
+        from dashcam.settings import get_settings
+
+        regions = get_settings().plate_regions
     read_any = False
     for path in paths:
-        record = read_image(Path(path), detector, reader, vehicles, sure_confidence)
+        record = read_image(Path(path), detector, reader, vehicles, sure_confidence, regions)
         read_any |= "error" not in record
         stream.write(json.dumps(record) + "\n")
         stream.flush()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from itertools import product
 
@@ -24,9 +24,13 @@ __all__ = [
     "DEFAULT_FORMATS",
     "DIGIT_TO_LETTERS",
     "FORMATS_BY_REGION",
+    "GENERIC",
     "PlateFormat",
     "SEAL",
+    "US_STATES",
+    "US_STATE_CODES",
     "formats_for",
+    "normalise",
     "position_options",
     "repair",
     "repair_detail",
@@ -65,6 +69,9 @@ class PlateFormat:
     # False: the text must fit as read (seals aside); for layouts that share their region with
     # free-form plates (US vanity plates), where swapping a digit for a letter guesses wrong.
     repair: bool = True
+    # True where the plates print one glyph for the letter O and the digit 0 (the US): the text
+    # always writes it 0, so one plate reads one way, and 0 stands for a letter too.
+    o_is_0: bool = False
     layouts: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -125,13 +132,6 @@ FORMATS_BY_REGION: dict[str, tuple[PlateFormat, ...]] = {
         PlateFormat("br-old", "LLL DDDD"),
         PlateFormat("br-mercosur", "LLL D L DD"),
     ),
-    "us": (
-        # The commonest standard issue (GA, TX, PA, NY, OH, NC...); a county decal or state
-        # emblem often sits between the groups. Only recognised, never repaired: an Idaho
-        # "8BL8976" or a vanity plate would be "repaired" into it.
-        PlateFormat("us-abc1234", "LLL ? DDDD", repair=False),
-        PlateFormat("us-generic", "A{2,8}"),  # 50 states, vanity plates: no position rules
-    ),
     "ar": (
         PlateFormat("ar-mercosur", "LL DDD LL"),
         PlateFormat("ar-old", "LLL DDD"),
@@ -140,15 +140,149 @@ FORMATS_BY_REGION: dict[str, tuple[PlateFormat, ...]] = {
         PlateFormat("ro", "LL DD LLL", band_letters=2),
         PlateFormat("ro-bucharest", "L DD{1,2} LLL", band_letters=2),
     ),
+    # The countries below repair: no photos of their plates are at hand, but on plates they do
+    # not describe (../shared/data's US crops, vanity plates included, and the eu, br and ar
+    # photos) their repairs broke no vanity plate, only a few foreign standard ones (Idaho
+    # 8BL8976, Argentine AB083JJ) that hardly drive there. The US is different: see US_STATES.
+    "gb": (
+        PlateFormat("gb", "LL DD LLL", band_letters=2),  # since 2001; GB/UK band on the left
+        PlateFormat("gb-prefix", "L D{1,3} LLL", band_letters=2),  # 1983-2001
+        PlateFormat("gb-suffix", "LLL D{1,3} L", band_letters=2),  # 1963-1983
+        PlateFormat("gb-ni", "LLL D{1,4}"),  # Northern Ireland
+        PlateFormat("gb-generic", "A{2,7}", band_letters=2),  # dateless and cherished plates
+    ),
+    "in": (
+        # State, district (1-2 digits), series (0-3 letters), number (4 digits): KA 22 P 3368,
+        # DL 3C AB 1234. HSRP plates print "IND" on the left, which a reader may take in.
+        PlateFormat("in", "LL D{1,2} L{1,3} DDDD", band_letters=3),
+        PlateFormat("in-no-series", "LL D{1,2} DDDD", band_letters=3),
+        PlateFormat("in-bh", "DD LL DDDD L{1,2}", band_letters=3),  # Bharat series: 22 BH 1234 AA
+    ),
+    "pk": (
+        # Punjab LZW 9715, LE 1234; Sindh and Islamabad ABC-123. A small year tag is not read.
+        PlateFormat("pk", "L{2,3} D{3,4}"),
+    ),
+    "vn": (
+        # Province (2 digits), series letter, number: 34A-368.37, older 4-digit 51F-1234.
+        PlateFormat("vn", "DD L D{4,5}"),
+        PlateFormat("vn-2", "DD LL D{4,5}"),  # two-letter series (LD: foreign-invested firms)
+        PlateFormat("vn-moto", "DD L D D{4,5}"),  # two-line motorbike plates: 29-B1 123.45
+    ),
+    "ca": (
+        PlateFormat("ca-on", "LLLL DDD"),  # Ontario
+        PlateFormat("ca-ab", "LLL DDDD"),  # Alberta
+        PlateFormat("ca-qc", "LDD LLL"),  # Quebec, since 2009
+        PlateFormat("ca-qc-old", "DDD LLL"),  # Quebec
+        PlateFormat("ca-bc", "LLL DDD"),  # British Columbia
+        PlateFormat("ca-bc-2", "LL DDDD"),
+        PlateFormat("ca-generic", "A{2,8}"),
+    ),
+    "au": (
+        PlateFormat("au-nsw", "LL DD LL"),  # New South Wales, since 2004
+        PlateFormat("au-nsw-old", "LLL DD L"),
+        PlateFormat("au-vic", "DLL DLL"),  # Victoria, since 2013
+        PlateFormat("au-vic-old", "LLL DDD"),
+        PlateFormat("au-qld", "DDD LLL"),  # Queensland
+        PlateFormat("au-wa", "D LLL DDD"),  # Western Australia
+        PlateFormat("au-generic", "A{2,8}"),
+    ),
 }
 
-# Everything at once, for callers that do not know the region. Specific formats first.
-DEFAULT_FORMATS: tuple[PlateFormat, ...] = tuple(
-    f
-    for region in ("br", "ar", "ro", "eu", "us")
-    for f in FORMATS_BY_REGION[region]
-    if f.name not in ("eu-generic",)
-) + (PlateFormat("generic", "A{2,8}"),)
+
+def _us(name: str, pattern: str, repair: bool = True) -> PlateFormat:
+    return PlateFormat(name, pattern, repair=repair, o_is_0=True)
+
+
+# Each state's standard passenger layouts (current, and older ones still common on the road).
+# A state absent here has no layout of its own (Idaho's county prefixes, for one): `us` only.
+# Repairs were checked on ../shared/data's US crops (state column), each layout applied to its
+# own state's plates and to every other state's (a car from elsewhere): none fixed a read, and
+# those marked repair=False broke some on the tuning half (LLL DDDD: Idaho 8BL8976 -> BBL8976;
+# D LLL DDD: Idaho 8BL8976 -> 8BLB976; Alabama 47A8D4C -> 47A804C).
+US_STATES: dict[str, tuple[PlateFormat, ...]] = {
+    "ca": (_us("us-ca", "D LLL DDD", repair=False),),  # 5ABC123
+    "tx": (_us("us-tx", "LLL ? DDDD", repair=False),),  # state outline between the groups
+    "ny": (_us("us-ny", "LLL ? DDDD", repair=False),),
+    "fl": (_us("us-fl", "LLL LDD"), _us("us-fl-2", "DDD LLL"), _us("us-fl-3", "L DDD LL")),
+    "il": (_us("us-il", "LL DDDDD"), _us("us-il-2", "L DDDDDD"), _us("us-il-3", "DDDDDDD")),
+    "pa": (_us("us-pa", "LLL ? DDDD", repair=False),),  # keystone between the groups
+    "oh": (_us("us-oh", "LLL ? DDDD", repair=False),),
+    "ga": (_us("us-ga", "LLL ? DDDD", repair=False),),  # county decal between the groups
+    "nc": (_us("us-nc", "LLL ? DDDD", repair=False),),
+    "mi": (_us("us-mi", "LLL ? DDDD", repair=False),),
+    "nj": (_us("us-nj", "L DD LLL"),),
+    "va": (_us("us-va", "LLL ? DDDD", repair=False),),
+    "wa": (_us("us-wa", "LLL ? DDDD", repair=False), _us("us-wa-2", "DDD LLL")),
+    "az": (_us("us-az", "LLL ? DDDD", repair=False), _us("us-az-2", "DDD LLL")),
+    # Smaller states that the US crops cover.
+    "ak": (_us("us-ak", "LLL DDD"),),
+    "al": (_us("us-al", "D{1,2} L D{3,4} L", repair=False),),  # county first: 26A178N
+    "ar": (_us("us-ar", "DDD LLL"),),
+    "co": (_us("us-co", "DDD LLL"), _us("us-co-2", "LLL ? DDDD", repair=False)),
+    "ct": (_us("us-ct", "DDD LLL"),),
+    "dc": (_us("us-dc", "LL DDDD"),),
+    "de": (_us("us-de", "D{5,6}"),),
+    "hi": (_us("us-hi", "LLL DDD"),),
+    "ia": (_us("us-ia", "DDD LLL"), _us("us-ia-2", "DDDD LL")),
+    "in": (_us("us-in", "DDD LLL"),),
+    "ks": (_us("us-ks", "DDD LLL"),),
+    "ky": (_us("us-ky", "DDD LLL"),),
+}
+# The 50 states and DC: each has its key ("us-ca"), with or without layouts of its own.
+# fmt: off
+US_STATE_CODES = (
+    "al", "ak", "az", "ar", "ca", "co", "ct", "de", "dc", "fl", "ga", "hi", "id", "il", "in",
+    "ia", "ks", "ky", "la", "me", "md", "ma", "mi", "mn", "ms", "mo", "mt", "ne", "nv", "nh",
+    "nj", "nm", "ny", "nc", "nd", "oh", "ok", "or", "pa", "ri", "sc", "sd", "tn", "tx", "ut",
+    "vt", "va", "wa", "wv", "wi", "wy",
+)
+# fmt: on
+
+
+def _example(pattern: str) -> str:
+    """A plate of the pattern's shortest layout, for a name: "D LLL DDD" -> "1abc234"."""
+    letters, digits = iter("abcdefgh"), iter("12345678")
+    return "".join(next(letters if k == "L" else digits) for k in _expand(pattern)[0])
+
+
+def _recognise_only(formats: Iterable[PlateFormat]) -> tuple[PlateFormat, ...]:
+    """One recognise-only format per distinct layout set, named by an example ("us-123abc"):
+    several states share most layouts."""
+    out: dict[tuple[str, ...], PlateFormat] = {}
+    for f in formats:
+        name = f"us-{_example(f.pattern)}"
+        out.setdefault(f.layouts, replace(f, name=name, repair=False))
+    return tuple(out.values())
+
+
+# The whole US: the commonest issue first (GA, TX, PA, NY, OH, NC...; a county decal or state
+# emblem often sits between the groups), then every state's layout. Only recognised, never
+# repaired: an Idaho "8BL8976" or a vanity plate would be "repaired" into one of them.
+_US_SPECIFIC = _recognise_only(
+    (_us("us", "LLL ? DDDD"), *(f for fs in US_STATES.values() for f in fs))
+)
+FORMATS_BY_REGION["us"] = (
+    *_US_SPECIFIC,
+    _us("us-generic", "A{2,8}"),  # 50 states, vanity plates: no position rules
+)
+for _code in US_STATE_CODES:
+    FORMATS_BY_REGION[f"us-{_code}"] = (*US_STATES.get(_code, ()), *FORMATS_BY_REGION["us"])
+
+# Any 2-8 characters, no position rules: the fallback for a car from elsewhere.
+GENERIC = PlateFormat("generic", "A{2,8}")
+
+# Everything at once, for callers that do not know the region. Specific formats first. Five
+# US layouts recognise (never repair) and keep an O read as O (nothing says the car is
+# American): a Californian 5ABC123 then fits as read where German "L{1,3} L{1,2} D{1,4}" made
+# it SABC123, and an Illinois H694856 is no Polish HG94856. Chosen on the tuning half of the
+# US crops: every US layout read one more US plate but one fewer eu photo.
+_US_IN_DEFAULT = ("us-abc1234", "us-1abc234", "us-123abc", "us-a123456", "us-1234567")
+DEFAULT_FORMATS: tuple[PlateFormat, ...] = (
+    *(f for region in ("br", "ar", "ro", "eu") for f in FORMATS_BY_REGION[region]
+      if f.name != "eu-generic"),
+    *(replace(f, o_is_0=False) for f in _US_SPECIFIC if f.name in _US_IN_DEFAULT),
+    GENERIC,
+)  # fmt: skip
 
 
 def formats_for(regions: str | Iterable[str] | None) -> tuple[PlateFormat, ...]:
@@ -165,12 +299,22 @@ def formats_for(regions: str | Iterable[str] | None) -> tuple[PlateFormat, ...]:
     return tuple(f for n in names for f in FORMATS_BY_REGION[n])
 
 
-def position_options(ch: str, kind: str, repair: bool = True) -> tuple[str, ...] | None:
+def normalise(text: str, fmt: PlateFormat) -> str:
+    """``text`` as ``fmt`` writes it before fitting: O as 0 where the region has one glyph."""
+    return text.replace("O", "0") if fmt.o_is_0 else text
+
+
+def position_options(
+    ch: str, kind: str, repair: bool = True, o_is_0: bool = False
+) -> tuple[str, ...] | None:
     """What ``ch`` may become at a layout position of ``kind``: ``()`` at a seal (dropped),
     ``(ch,)`` where it fits as read, the look-alikes to swap in (commonest first) where the
-    position demands the other kind and ``repair`` allows it, None where it cannot fit."""
+    position demands the other kind and ``repair`` allows it, None where it cannot fit.
+    ``o_is_0``: O and 0 are one glyph, written 0, that fits a letter or a digit place."""
     if kind == SEAL:
         return ()
+    if o_is_0 and ch in "O0":
+        return ("0",)
     if kind == "L" and ch.isdigit():
         swaps = DIGIT_TO_LETTERS.get(ch)
     elif kind == "D" and ch.isalpha():
@@ -180,13 +324,15 @@ def position_options(ch: str, kind: str, repair: bool = True) -> tuple[str, ...]
     return swaps if repair else None
 
 
-def _fit(text: str, layout: str, repair: bool = True) -> tuple[str, int] | None:
+def _fit(
+    text: str, layout: str, repair: bool = True, o_is_0: bool = False
+) -> tuple[str, int] | None:
     """``text`` forced onto ``layout``: (repaired, number of swaps), or None if impossible."""
     if len(text) != len(layout):
         return None
     out, swaps = [], 0
     for ch, kind in zip(text, layout, strict=True):
-        options = position_options(ch, kind, repair)
+        options = position_options(ch, kind, repair, o_is_0)
         if options is None:
             return None
         if options != (ch,):  # a swap, or a sticker read as a character (dropped): same cost
@@ -215,9 +361,9 @@ def repair_detail(text: str, formats: Sequence[PlateFormat]) -> Repair:
         for drop in range(fmt.band_letters + 1):
             if drop and (len(text) <= drop or not text[:drop].isalpha()):
                 break
-            body = text[drop:]
+            body = normalise(text[drop:], fmt)  # O as 0 is how the region writes it: no swap
             for layout in fmt.layouts:
-                fitted = _fit(body, layout, fmt.repair)
+                fitted = _fit(body, layout, fmt.repair, fmt.o_is_0)
                 if fitted is None:
                     continue
                 # Dropping band letters costs more than a swap: band reads are rarer than O/0.

@@ -21,7 +21,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from tasks.plate_formats import DEFAULT_FORMATS, PlateFormat, position_options
+from tasks.plate_formats import DEFAULT_FORMATS, PlateFormat, normalise, position_options
 
 __all__ = [
     "Detection",
@@ -73,8 +73,14 @@ class PlateDetector(ABC):
 
 class PlateReader(ABC):
     @abstractmethod
-    def read(self, crop_bgr: np.ndarray) -> PlateText | None:
-        """Text of the plate in ``crop_bgr``, or None when nothing readable was found."""
+    def read(
+        self, crop_bgr: np.ndarray, formats: Sequence[PlateFormat] | None = None
+    ) -> PlateText | None:
+        """Text of the plate in ``crop_bgr``, or None when nothing readable was found.
+
+        ``formats``: the plate formats for this crop (the region where it was seen) instead of
+        the reader's own; a reader that uses no formats ignores them.
+        """
 
 
 def to_bgr(image: np.ndarray) -> np.ndarray:
@@ -588,7 +594,9 @@ class RapidOcrReader(PlateReader):
         self._engine = _rapidocr_recogniser(intra_op_num_threads)
         self.min_confidence = min_confidence
 
-    def read(self, crop_bgr: np.ndarray) -> PlateText | None:
+    def read(
+        self, crop_bgr: np.ndarray, formats: Sequence[PlateFormat] | None = None
+    ) -> PlateText | None:
         if crop_bgr.size == 0 or min(crop_bgr.shape[:2]) < 2:
             return None
         # Convert ourselves: rapidocr's own 4-channel path assumes RGBA and may invert colours.
@@ -605,6 +613,7 @@ class RapidOcrReader(PlateReader):
 
 _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 _SEAL_PENALTY = 0.95
+_DIGIT_0, _LETTER_O = _ALNUM.index("0"), _ALNUM.index("O")
 _REC_HEIGHT = 48  # PP-OCRv4 rec input height
 
 
@@ -714,22 +723,30 @@ class CandidateReader(PlateReader):
         return _Read("".join(text), arr)
 
     # -- scoring -------------------------------------------------------------------------
-    def _score(self, read: _Read) -> _Scored | None:
+    def _score(self, read: _Read, formats: Sequence[PlateFormat] | None = None) -> _Scored | None:
         if not read.text:
             return None
         plain_conf = float(read.probs.max(axis=1).mean())
         best: _Scored | None = None
-        for fmt in self.formats:
+        one_glyph: np.ndarray | None = None  # probs with O's added to 0's, made once per read
+        for fmt in self.formats if formats is None else formats:
             # A pinned format is worth more than "any 2-8 characters"; a swap costs the read its
             # own (low) probability for that character, so a confident 1 is not made an I just
             # because some format wants a letter there.
             fit = 1.0 if fmt.specific else 0.85
+            written, all_probs = normalise(read.text, fmt), read.probs
+            if fmt.o_is_0:  # one glyph: O's probability is 0's too
+                if one_glyph is None:
+                    one_glyph = read.probs.copy()
+                    one_glyph[:, _DIGIT_0] += one_glyph[:, _LETTER_O]
+                    one_glyph[:, _LETTER_O] = 0.0
+                all_probs = one_glyph
             for drop in range(fmt.band_letters + 1):
-                body, probs = read.text[drop:], read.probs[drop:]
+                body, probs = written[drop:], all_probs[drop:]
                 if not body or (drop and not read.text[:drop].isalpha()):
                     break
                 for layout in fmt.layouts:
-                    fitted = _fit_probs(body, probs, layout, fmt.repair)
+                    fitted = _fit_probs(body, probs, layout, fmt.repair, fmt.o_is_0)
                     if fitted is None:
                         continue
                     text, conf = fitted
@@ -762,10 +779,8 @@ class CandidateReader(PlateReader):
                 out.append(("line2", bottom_half))
         return out
 
-    def read_scored(self, crop_bgr: np.ndarray) -> _Scored | None:
-        if crop_bgr.size == 0 or min(crop_bgr.shape[:2]) < 4:
-            return None
-        crop = to_bgr(crop_bgr)
+    def _reads(self, crop: np.ndarray) -> list[_Read]:
+        """Every recogniser's read of every sub-crop: the candidates, before any format."""
         named = self._crops(crop)
         names = [n for n, _ in named]
         reads: list[_Read] = []
@@ -776,7 +791,20 @@ class CandidateReader(PlateReader):
                             if n not in ("line1", "line2")]  # fmt: skip
                 per_crop.append(_Read(r1.text + r2.text, np.concatenate([r1.probs, r2.probs])))
             reads += per_crop
-        scored = [s for s in map(self._score, reads) if s is not None]
+        return reads
+
+    def read_scored(
+        self, crop_bgr: np.ndarray, formats: Sequence[PlateFormat] | None = None
+    ) -> _Scored | None:
+        """The best candidate; ``formats`` (this crop's region) replace ``self.formats``."""
+        if crop_bgr.size == 0 or min(crop_bgr.shape[:2]) < 4:
+            return None
+        return self._best(self._reads(to_bgr(crop_bgr)), formats)
+
+    def _best(
+        self, reads: Sequence[_Read], formats: Sequence[PlateFormat] | None = None
+    ) -> _Scored | None:
+        scored = [s for s in (self._score(r, formats) for r in reads) if s is not None]
         self.last_candidates = scored  # for benchmarks/debugging: every scored candidate
         if not scored:
             return None
@@ -787,8 +815,10 @@ class CandidateReader(PlateReader):
             support[cand.text] = support.get(cand.text, 0.0) + cand.score
         return max(scored, key=lambda s: s.score + self.agreement * (support[s.text] - s.score))
 
-    def read(self, crop_bgr: np.ndarray) -> PlateText | None:
-        best = self.read_scored(crop_bgr)
+    def read(
+        self, crop_bgr: np.ndarray, formats: Sequence[PlateFormat] | None = None
+    ) -> PlateText | None:
+        best = self.read_scored(crop_bgr, formats)
         if best is None or best.confidence < self.min_confidence:
             return None
         fmt = best.format.name if best.format is not None and best.format.specific else None
@@ -796,7 +826,7 @@ class CandidateReader(PlateReader):
 
 
 def _fit_probs(
-    text: str, probs: np.ndarray, layout: str, repair: bool = True
+    text: str, probs: np.ndarray, layout: str, repair: bool = True, o_is_0: bool = False
 ) -> tuple[str, float] | None:
     """Force ``text`` onto ``layout`` swapping only confusables; (text, mean char prob)."""
     if len(text) != len(layout):
@@ -805,7 +835,7 @@ def _fit_probs(
     total = 0.0
     seals = 0
     for ch, p, kind in zip(text, probs, layout, strict=True):
-        options = position_options(ch, kind, repair)
+        options = position_options(ch, kind, repair, o_is_0)
         if options is None:
             return None
         if not options:  # a sticker or seal read as a character: not part of the plate
@@ -868,14 +898,18 @@ def read_plates(
     detector: PlateDetector,
     reader: PlateReader,
     sure_confidence: float | None = None,
+    formats: Sequence[PlateFormat] | None = None,
 ) -> list[tuple[Detection, PlateText | None]]:
     """Detect every plate in the image and read each one (None where unreadable).
 
     With ``sure_confidence``, boxes scored below it are kept only when `confirmed` by their
-    text (the detector then runs with a lower threshold that proposes them).
+    text (the detector then runs with a lower threshold that proposes them). ``formats``: the
+    plate formats where the image was taken, instead of the reader's own.
     """
     image = to_bgr(image_bgr)
-    out = [(det, reader.read(crop_plate(image, det.box))) for det in detector.detect(image)]
+    out = [
+        (det, reader.read(crop_plate(image, det.box), formats)) for det in detector.detect(image)
+    ]
     if sure_confidence is None:
         return out
     return [(d, t) for d, t in out if confirmed(d.confidence, t, sure_confidence)]

@@ -291,3 +291,28 @@ def test_int8_detector_keeps_recall_on_real_dashcam_frames(synthetic_frame: np.n
             total += 1
             found += any(iou(box, truth) >= 0.5 for box in boxes)  # type: ignore[arg-type]
     assert found >= 32, f"int8 recall {found}/{total} (float: 32/36, int8 measured 33/36)"
+
+
+def test_every_format_keeps_californias_leading_digit() -> None:
+    """With no region known ("all"), German "L{1,3} ? L{1,2} D{1,4}" used to read California's
+    5ABC123 as SABC123 (17 of the 30 Californian crops are D LLL DDD). No format may swap that
+    leading digit now; reads stay as the recognisers give them."""
+    import csv
+
+    from tasks.plate_formats import DEFAULT_FORMATS, LETTER_TO_DIGIT
+    from tasks.plates import CandidateReader
+
+    folder = plates_data("openalpr_us_crops")
+    rows = [r for r in csv.reader((folder / "groundtruth.csv").read_text().splitlines())
+            if len(r) >= 3 and r[1] == "ca" and r[2][0].isdigit() and r[2][1:4].isalpha()]  # fmt: skip
+    assert len(rows) >= 15
+    reader = CandidateReader(formats=DEFAULT_FORMATS, pad=0.0)
+    swapped, exact = [], 0
+    for name, _state, truth in rows:
+        read = reader.read(cv2.imread(str(folder / "images" / name)))
+        text = read.text if read else ""
+        exact += text.replace("O", "0") == truth.replace("O", "0")
+        if text[:1].isalpha() and LETTER_TO_DIGIT.get(text[0]) == truth[0]:
+            swapped.append(f"{truth}->{text}")
+    assert not swapped
+    assert exact >= len(rows) - 2, f"{exact}/{len(rows)}"  # measured: all of them
