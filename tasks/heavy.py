@@ -27,7 +27,7 @@ from tasks.gps import Aligned, NoGps, Track, align, find_sidecars, read_track
 from tasks.grouping import Observation, PlateGroup, Read, crop_quality, merge_tracks, vote
 from tasks.media import MediaError, VideoInfo, iter_frames, probe
 from tasks.naming import parse_clip_name
-from tasks.plate_formats import PlateFormat, formats_for, repair_detail
+from tasks.plate_formats import DEFAULT_FORMATS, PlateFormat, formats_for, repair_detail
 from tasks.plates import (
     DEFAULT_RECOGNISERS,
     OnnxPlateDetector,
@@ -37,6 +37,7 @@ from tasks.plates import (
     crop_plate,
     default_reader,
 )
+from tasks.regions import formats_at
 from tasks.sampling import FramesAndArchive
 from tasks.tracking import PlateTracker, look
 from tasks.tracking import Track as PlateTrack
@@ -144,7 +145,7 @@ def run_heavy(
         # GPS first: the speed decides how often a standing car's frames are looked at.
         track = read_track(src, sidecars=find_sidecars(src), duration_s=info.duration_s)
         detections = read_video(
-            settings, video_id, src, info, scratch, media.frames(), _speed_lookup(track, src)
+            settings, video_id, src, info, scratch, media.frames(), _gps_lookup(track, src)
         )
         attach_gps(detections, src, info, track)
         settings.fault_pause("heavy")
@@ -198,16 +199,20 @@ def read_video(
     info: VideoInfo,
     scratch: Path,
     sampled: Iterator[tuple[float, np.ndarray]] | None = None,
-    speed_at: Callable[[float], float | None] | None = None,
+    gps_at: Callable[[float], Aligned | None] | None = None,
 ) -> dict[str, Any]:
-    """Sample frames, detect and read plates, group the reads, save best crops and frames."""
+    """Sample frames, detect and read plates, group the reads, save best crops and frames.
+
+    `gps_at` (frame time -> position) gates a standing car's frames and picks each track's
+    plate formats from where it was seen (`tasks.regions`)."""
     detector, reader = models_for(settings)
     gate = Gate(gate_config(settings))
     every = settings.sample_every_s
     expected = max(1, int(info.duration_s / every) + 1)
     obs: list[Observation] = []
     tracker = PlateTracker(max_age_s=max(2.0, 4 * every))
-    reading = TrackReading(reader, settings.ocr_crops_per_track, settings)
+    formats_at_time = _formats_lookup(settings, gps_at)
+    reading = TrackReading(reader, settings.ocr_crops_per_track, settings, formats_at_time)
     t_det = 0.0
     n = 0
     last_log = time.monotonic()
@@ -217,7 +222,8 @@ def read_video(
     for frame_s, frame in sampled:
         n += 1
         t = time.perf_counter()
-        skip = gate.decide(frame_s, frame, speed_at(frame_s) if speed_at else None)
+        pos = gps_at(frame_s) if gps_at else None
+        skip = gate.decide(frame_s, frame, pos.speed_mps if pos is not None else None)
         t_gate += time.perf_counter() - t
         if skip:
             if skip == "static":  # nothing moved: the plates in view are still there
@@ -286,9 +292,7 @@ def read_video(
         # A plate lost and found again within this is the same plate; at least one static
         # refresh, so a long red light never splits one plate in two.
         max_gap_s=max(10.0, settings.gate_static_refresh_s + 2 * every),
-        is_plate=plate_text_check(
-            None if settings.plate_regions == "all" else formats_for(settings.plate_regions)
-        ),
+        is_plate=plate_text_check(_clip_formats(settings, formats_at_time, obs)),
     )
     crops, frames = reading.best_crops, reading.best_frames
     vehicles = vehicles_for(settings)
@@ -369,8 +373,15 @@ class TrackReading:
     reads disagree. Only the winning read's crop and frame stay in memory afterwards.
     """
 
-    def __init__(self, reader: PlateReader, per_track: int, settings: Settings) -> None:
+    def __init__(
+        self,
+        reader: PlateReader,
+        per_track: int,
+        settings: Settings,
+        formats_at: Callable[[float], tuple[PlateFormat, ...] | None] | None = None,
+    ) -> None:
         self.reader, self.per_track = reader, per_track
+        self.formats_at = formats_at  # frame time -> the plate formats where the car was
         self.min_confidence = settings.ocr_min_confidence
         self.min_chars = settings.min_plate_chars
         self.sure_confidence = settings.plate_min_confidence
@@ -408,10 +419,12 @@ class TrackReading:
         det_confidence = max(obs[i].det_confidence for i in track.members)
         reads: list[Read] = []
         read_cands: dict[int, _Candidate] = {}
+        middle = obs[track.members[len(track.members) // 2]].frame_s
+        formats = self.formats_at(middle) if self.formats_at else None
         for start in range(0, len(cands), self.per_track):
             for c in cands[start : start + self.per_track]:
                 t = time.perf_counter()
-                r = self.reader.read(c.crop)
+                r = self.reader.read(c.crop, formats)
                 self.ocr_s += time.perf_counter() - t
                 self.reads += 1
                 if r is None or not confirmed(det_confidence, r, self.sure_confidence):
@@ -441,6 +454,37 @@ class TrackReading:
         winners = sum(r.text == g.text for r in reads)
         share = 1.0 - sum(g.alternates.values())
         return share >= 0.6 and (winners >= 2 or len(reads) == 1)
+
+
+def _formats_lookup(
+    settings: Settings, gps_at: Callable[[float], Aligned | None] | None
+) -> Callable[[float], tuple[PlateFormat, ...] | None] | None:
+    """Frame time -> the plate formats where the car was (None: the reader's own, i.e. the
+    setting's). Only when `DASHCAM_PLATE_REGIONS` is "all": a named region always wins."""
+    if gps_at is None or settings.plate_regions.strip().lower() != "all":
+        return None
+
+    def at(t: float) -> tuple[PlateFormat, ...] | None:
+        pos = gps_at(t)
+        return None if pos is None else formats_at(pos.lat, pos.lon, settings.plate_regions)
+
+    return at
+
+
+def _clip_formats(
+    settings: Settings,
+    formats_at_time: Callable[[float], tuple[PlateFormat, ...] | None] | None,
+    obs: list[Observation],
+) -> tuple[PlateFormat, ...] | None:
+    """The formats a short read must fit: the region's (GPS at the first sighting, else the
+    setting when it names one); None when no region is known."""
+    if formats_at_time is not None and obs:
+        found = formats_at_time(obs[0].frame_s)
+        if found is not None and found != DEFAULT_FORMATS:  # a region with formats of its own
+            return found
+    if settings.plate_regions.strip().lower() == "all":
+        return None
+    return formats_for(settings.plate_regions)
 
 
 _SHORT_PLATE = 5  # characters: a read shorter than this is a plate only if it fits a format
@@ -481,17 +525,17 @@ def _clip_start_utc(track: Track, src: Path) -> datetime | None:
     return None
 
 
-def _speed_lookup(track: Track | NoGps, src: Path) -> Callable[[float], float | None] | None:
-    """Frame time -> GPS speed (m/s), None where no fix is near enough to trust."""
+def _gps_lookup(track: Track | NoGps, src: Path) -> Callable[[float], Aligned | None] | None:
+    """Frame time -> the GPS position there, None where no fix is near enough to trust."""
     if isinstance(track, NoGps):
         return None
     start_utc = _clip_start_utc(track, src)
 
-    def speed_at(t: float) -> float | None:
+    def at(t: float) -> Aligned | None:
         [pos] = align(track, [t], start_utc)
-        return pos.speed_mps if pos is not None and not pos.approximate else None
+        return pos if pos is not None and not pos.approximate else None
 
-    return speed_at
+    return at
 
 
 def attach_gps(

@@ -261,3 +261,51 @@ def test_real_frames_two_plates_two_tracks(name: str) -> None:
     long = [t for t in tracks if len(t.members) >= 5]
     assert len(long) == 2 and len(tracks) <= 3, [len(t.members) for t in tracks]
     assert all(len(ids) == len(set(ids)) for ids in per_frame)  # never two boxes on one track
+
+
+def test_each_track_is_read_with_the_formats_of_where_the_car_was(tmp_path: Path) -> None:
+    """GPS picks the region; `DASHCAM_PLATE_REGIONS` other than "all" overrides it."""
+    from tasks.gps import Aligned
+    from tasks.heavy import TrackReading, _clip_formats, _formats_lookup
+    from tasks.plate_formats import FORMATS_BY_REGION, formats_for
+    from tasks.plates import PlateText
+
+    def gps_at(t: float) -> Aligned | None:  # San Francisco, then Toronto, then no fix
+        if t >= 20:
+            return None
+        lat, lon = (37.7749, -122.4194) if t < 10 else (43.6532, -79.3832)
+        return Aligned(lat, lon, 10.0, 0.0, None, 0.1, False)
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.formats: list[object] = []
+
+        def read(self, crop: np.ndarray, formats: object = None) -> PlateText | None:
+            self.formats.append(formats)
+            return PlateText("5ABC123", 0.9, None)
+
+    settings = Settings(data_dir=tmp_path)
+    at = _formats_lookup(settings, gps_at)
+    assert at is not None
+    assert at(1.0) == FORMATS_BY_REGION["us-ca"] and at(12.0) == FORMATS_BY_REGION["ca"]
+    assert at(25.0) is None  # no fix: the reader's own formats
+    assert _formats_lookup(settings.model_copy(update={"plate_regions": "eu"}), gps_at) is None
+    # The formats a short read must fit come from the region, else from a named setting.
+    assert _clip_formats(settings, at, [_obs(1.0, box(0, 0))]) == FORMATS_BY_REGION["us-ca"]
+    assert _clip_formats(settings, None, []) is None
+    eu = settings.model_copy(update={"plate_regions": "eu"})
+    assert _clip_formats(eu, None, []) == formats_for("eu")
+
+    reader = Recorder()
+    reading = TrackReading(reader, 1, settings, at)  # type: ignore[arg-type]
+    tracker = PlateTracker()
+    obs = []
+    frame = np.zeros((100, 200, 3), dtype=np.uint8)
+    for k, t in enumerate((1.0, 12.0)):  # one track in California, one in Ontario
+        tracker.cut()
+        obs.append(_obs(t, box(50, 50, w=60, h=20)))
+        reading.offer_later(k, frame[40:60, 20:80], frame, obs[-1].box, 0.9, 100.0)
+        reading.assign([k], tracker.update(t, [obs[-1].box], [k]))
+    for track in tracker.pop_finished():
+        reading.finish(track, obs)
+    assert reader.formats == [FORMATS_BY_REGION["us-ca"], FORMATS_BY_REGION["ca"]]
