@@ -145,7 +145,12 @@ class Settings(BaseSettings):
     )
     plate_regions: str = Field(
         "all",
-        description='Plate formats used to repair confusable characters: "eu", "br,ar", "us", "ro" or "all".',
+        description=(
+            'Plate formats used to repair confusable characters: "all" (default: the region '
+            "where GPS places each sighting, every format without GPS), or regions that always "
+            'win: "eu", "gb", "in", "pk", "vn", "ca", "au", "br", "ar", "ro", "us", "us-ca"... '
+            'or a list "eu,br".'
+        ),
     )
     ocr_min_confidence: float = Field(0.5, ge=0, le=1)
     ocr_recognisers: list[str] = Field(

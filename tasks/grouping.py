@@ -168,6 +168,53 @@ def vote(
     )
 
 
+def split_by_reads(
+    reads: list[Read], members: list[int], obs: list[Observation]
+) -> list[tuple[list[Read], list[int]]]:
+    """A track whose reads change from one text to another partway (two plates joined into
+    one track) splits where they change: (reads, members) per part, in time order.
+
+    Only a clean change splits: two or more texts each read at least twice, each read over
+    one stretch of time (AAABBB). Reads that alternate (ABAB) are one plate read two ways.
+    """
+    if len(reads) < 4:
+        return [(reads, members)]
+    at = {r.index: obs[r.index].frame_s for r in reads}
+    ordered = sorted(reads, key=lambda r: (at[r.index], r.index))
+    labels: list[int] = []
+    texts: list[str] = []
+    for r in ordered:
+        k = next((i for i, t in enumerate(texts) if similar(t, r.text)), None)
+        if k is None:
+            texts.append(r.text)
+            k = len(texts) - 1
+        labels.append(k)
+    major = {k for k in labels if labels.count(k) >= 2}
+    if len(major) < 2:
+        return [(reads, members)]
+    runs: list[tuple[int, float, float]] = []  # (label, first, last read time)
+    for r, k in zip(ordered, labels, strict=True):
+        if k not in major:
+            continue
+        if runs and runs[-1][0] == k:
+            runs[-1] = (k, runs[-1][1], at[r.index])
+        else:
+            runs.append((k, at[r.index], at[r.index]))
+    if len(runs) != len(major):
+        return [(reads, members)]
+    cuts = [(a[2] + b[1]) / 2 for a, b in zip(runs, runs[1:], strict=False)]
+
+    def part(t: float) -> int:
+        return sum(t > c for c in cuts)
+
+    out: list[tuple[list[Read], list[int]]] = [([], []) for _ in runs]
+    for r in reads:
+        out[part(at[r.index])][0].append(r)
+    for j in members:
+        out[part(obs[j].frame_s)][1].append(j)
+    return [(rs, ms) for rs, ms in out if ms]
+
+
 def merge_tracks(
     tracks: list[tuple[list[Read], list[int]]],
     obs: list[Observation],

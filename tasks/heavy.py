@@ -24,7 +24,15 @@ from dashcam.settings import Settings
 from tasks import bundle
 from tasks.gating import Gate, GateConfig
 from tasks.gps import Aligned, NoGps, Track, align, find_sidecars, read_track
-from tasks.grouping import Observation, PlateGroup, Read, crop_quality, merge_tracks, vote
+from tasks.grouping import (
+    Observation,
+    PlateGroup,
+    Read,
+    crop_quality,
+    merge_tracks,
+    split_by_reads,
+    vote,
+)
 from tasks.media import MediaError, VideoInfo, iter_frames, probe
 from tasks.naming import parse_clip_name
 from tasks.plate_formats import DEFAULT_FORMATS, PlateFormat, formats_for, repair_detail
@@ -250,7 +258,7 @@ def read_video(
                     sharpness=round(sharp, 1),
                 )
             )
-            reading.offer_later(indexes[-1], crop, frame, det.box, det.confidence, sharp)
+            reading.offer_later(indexes[-1], crop, frame, det.box, det.confidence, sharp, frame_s)
         ids = tracker.update(frame_s, [d.box for d in dets], indexes, looks)
         reading.assign(indexes, ids)
         for track in tracker.pop_finished(frame_s):  # read finished tracks, free their frames
@@ -363,6 +371,13 @@ class _Candidate:
     crop: np.ndarray
     frame: np.ndarray
     quality: float
+    frame_s: float = 0.0
+
+
+# A track seen this long is read across its length (its best crop per `_SPREAD_S`), not only
+# at its best crops: two plates joined into one track show as reads that change text midway.
+_LONG_TRACK_S = 3.0
+_SPREAD_S = 1.5
 
 
 class TrackReading:
@@ -393,6 +408,7 @@ class TrackReading:
         self.unconfirmed = 0  # tracks the detector was unsure of whose text fit no format
         self._pending: dict[int, _Candidate] = {}  # this frame's boxes, before assignment
         self._kept: dict[int, list[_Candidate]] = {}  # track id -> best candidates
+        self._spread: dict[int, dict[int, _Candidate]] = {}  # track id -> best per time bin
 
     def offer_later(
         self,
@@ -402,40 +418,69 @@ class TrackReading:
         box: tuple[float, float, float, float],
         det_confidence: float,
         sharp: float,
+        frame_s: float = 0.0,
     ) -> None:
         q = crop_quality(box[2] - box[0], sharp, det_confidence)
-        self._pending[index] = _Candidate(index, crop, frame, q)
+        self._pending[index] = _Candidate(index, crop, frame, q, frame_s)
 
     def assign(self, indexes: list[int], track_ids: list[int]) -> None:
         for i, tid in zip(indexes, track_ids, strict=True):
+            c = self._pending.pop(i)
             kept = self._kept.setdefault(tid, [])
-            kept.append(self._pending.pop(i))
+            kept.append(c)
             kept.sort(key=lambda c: (-c.quality, c.index))
             del kept[2 * self.per_track :]
+            spread = self._spread.setdefault(tid, {})
+            b = int(c.frame_s // _SPREAD_S)
+            if b not in spread or c.quality > spread[b].quality:
+                spread[b] = c
 
     def finish(self, track: PlateTrack, obs: list[Observation]) -> None:
         cands = self._kept.pop(track.track_id, [])
+        spread = self._spread.pop(track.track_id, {})
         # A track the detector was never sure of is a plate only if its text fits a format.
         det_confidence = max(obs[i].det_confidence for i in track.members)
         reads: list[Read] = []
         read_cands: dict[int, _Candidate] = {}
         middle = obs[track.members[len(track.members) // 2]].frame_s
         formats = self.formats_at(middle) if self.formats_at else None
+        tried: set[int] = set()
+
+        def read(c: _Candidate) -> None:
+            tried.add(c.index)
+            t = time.perf_counter()
+            r = self.reader.read(c.crop, formats)
+            self.ocr_s += time.perf_counter() - t
+            self.reads += 1
+            if r is None or not confirmed(det_confidence, r, self.sure_confidence):
+                return
+            obs[c.index] = replace(obs[c.index], text=r.text, confidence=round(r.confidence, 4))
+            reads.append(Read(c.index, r.text, round(r.confidence, 4), c.quality))
+            read_cands[c.index] = c
+
         for start in range(0, len(cands), self.per_track):
             for c in cands[start : start + self.per_track]:
-                t = time.perf_counter()
-                r = self.reader.read(c.crop, formats)
-                self.ocr_s += time.perf_counter() - t
-                self.reads += 1
-                if r is None or not confirmed(det_confidence, r, self.sure_confidence):
-                    continue
-                obs[c.index] = replace(obs[c.index], text=r.text, confidence=round(r.confidence, 4))
-                reads.append(Read(c.index, r.text, round(r.confidence, 4), c.quality))
-                read_cands[c.index] = c
+                read(c)
             if self._agreed(reads, track.members):
                 break
-        self.tracks.append((reads, list(track.members)))
-        g = vote(reads, track.members, min_confidence=self.min_confidence, min_chars=self.min_chars)
+        times = [obs[i].frame_s for i in track.members]
+        if max(times) - min(times) >= _LONG_TRACK_S:
+            for c in sorted(spread.values(), key=lambda c: c.frame_s):
+                if c.index not in tried:
+                    read(c)
+        for part_reads, part_members in split_by_reads(reads, track.members, obs):
+            self._close(part_reads, part_members, det_confidence, read_cands)
+
+    def _close(
+        self,
+        reads: list[Read],
+        members: list[int],
+        det_confidence: float,
+        read_cands: dict[int, _Candidate],
+    ) -> None:
+        """One track (or one part of a split track) is done: vote, keep its best crops."""
+        self.tracks.append((reads, list(members)))
+        g = vote(reads, members, min_confidence=self.min_confidence, min_chars=self.min_chars)
         self.unconfirmed += g is None and det_confidence < self.sure_confidence
         if g is not None:  # keep only what may become the plate's best crop
             c = read_cands[g.best]

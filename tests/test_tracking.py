@@ -309,3 +309,20 @@ def test_each_track_is_read_with_the_formats_of_where_the_car_was(tmp_path: Path
     for track in tracker.pop_finished():
         reading.finish(track, obs)
     assert reader.formats == [FORMATS_BY_REGION["us-ca"], FORMATS_BY_REGION["ca"]]
+
+
+def test_a_track_whose_reads_change_text_splits_where_they_change() -> None:
+    from tasks.grouping import split_by_reads
+
+    obs = [_obs(0.5 * k, box(500, 400)) for k in range(10)]
+    members = list(range(10))
+    texts = ["KA12BCD", "KA12BCD", "KA12BC0", "KA12BCD", "WX98YZK", "WX98YZK", "WX98YZK"]
+    reads = [Read(i, t, 0.9) for i, t in zip((0, 1, 2, 3, 6, 8, 9), texts, strict=True)]
+    parts = split_by_reads(reads, members, obs)
+    assert [[r.text for r in rs] for rs, _ in parts] == [texts[:4], texts[4:]]
+    assert [ms for _, ms in parts] == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]  # cut at 2.5 s
+    # Reads that alternate are one plate read two ways; one odd read changes nothing.
+    alternating = [Read(k, "KA12BCD" if k % 2 else "WX98YZK", 0.9) for k in range(6)]
+    assert len(split_by_reads(alternating, members, obs)) == 1
+    one_odd = [Read(k, "KA12BCD", 0.9) for k in range(5)] + [Read(9, "WX98YZK", 0.9)]
+    assert len(split_by_reads(one_odd, members, obs)) == 1
