@@ -48,3 +48,34 @@ def test_photos_split_into_tuning_and_held_out_for_good() -> None:
     held_out = {v.photo.key for c in scenes("held-out") for v in c.views}
     assert tuning and held_out and not tuning & held_out
     assert all(isinstance(v, View) for c in scenes("tuning") for v in c.views)
+
+
+def test_a_still_and_a_video_frame_take_one_reading_path(tmp_path: Path) -> None:
+    """`read-plates` and heavy use the same models, crop and reader: the same frame gives the
+    same read whether it is a photo or a sampled frame of a one-box track."""
+    photo = DATA / "plates" / "openalpr_br"
+    if not photo.is_dir():
+        pytest.skip(f"real test data {photo} is absent")
+    import cv2
+
+    from tasks.grouping import Observation
+    from tasks.heavy import TrackReading, models_for
+    from tasks.plates import crop_plate, read_plates
+    from tasks.tracking import PlateTracker
+
+    settings = Settings(data_dir=tmp_path)
+    detector, reader = models_for(settings)
+    for name in sorted(p.name for p in photo.glob("*.jpg"))[:3]:
+        image = cv2.imread(str(photo / name))
+        still = {t.text for _, t in read_plates(image, detector, reader, 0.35) if t}
+        reading, tracker, obs = TrackReading(reader, 3, settings), PlateTracker(), []
+        dets = [d for d in detector.detect(image) if d.confidence >= 0.35]
+        for k, d in enumerate(dets):
+            obs.append(Observation(0.0, d.box, d.confidence, None, None))
+            reading.offer_later(k, crop_plate(image, d.box), image, d.box, d.confidence, 100.0)
+        reading.assign(list(range(len(dets))), tracker.update(0.0, [d.box for d in dets],
+                                                              list(range(len(dets)))))  # fmt: skip
+        for track in tracker.pop_finished():
+            reading.finish(track, obs)
+        video = {o.text for o in obs if o.text}
+        assert still and video == still, name
