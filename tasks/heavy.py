@@ -47,7 +47,7 @@ from tasks.plates import (
 )
 from tasks.regions import formats_at
 from tasks.sampling import FramesAndArchive
-from tasks.tracking import PlateTracker, look
+from tasks.tracking import Look, PlateTracker, likeness, look
 from tasks.tracking import Track as PlateTrack
 from tasks.vehicles import OnnxVehicleDetector, VehicleDetector, vehicle_for
 
@@ -244,7 +244,7 @@ def read_video(
         t_det += time.perf_counter() - t
         indexes = []
         looks = [look(frame, d.box) for d in dets]
-        for det in dets:
+        for det, det_look in zip(dets, looks, strict=True):
             crop = crop_plate(frame, det.box)
             sharp = sharpness(crop)
             indexes.append(len(obs))
@@ -258,7 +258,9 @@ def read_video(
                     sharpness=round(sharp, 1),
                 )
             )
-            reading.offer_later(indexes[-1], crop, frame, det.box, det.confidence, sharp, frame_s)
+            reading.offer_later(
+                indexes[-1], crop, frame, det.box, det.confidence, sharp, frame_s, det_look
+            )
         ids = tracker.update(frame_s, [d.box for d in dets], indexes, looks)
         reading.assign(indexes, ids)
         for track in tracker.pop_finished(frame_s):  # read finished tracks, free their frames
@@ -372,12 +374,17 @@ class _Candidate:
     frame: np.ndarray
     quality: float
     frame_s: float = 0.0
+    look: Look | None = None
 
 
-# A track seen this long is read across its length (its best crop per `_SPREAD_S`), not only
-# at its best crops: two plates joined into one track show as reads that change text midway.
+# A track seen this long is also read where it looks unlike its best read crop (its best crop
+# per `_SPREAD_S`, at most `_SPREAD_READS` of them, spread over its length): two plates joined
+# into one track show as reads that change text midway. A plate that looks the same all along
+# (a car ahead for minutes) costs no extra reads.
 _LONG_TRACK_S = 3.0
 _SPREAD_S = 1.5
+_SPREAD_READS = 4
+_DRIFTED = 0.7  # plate thumbnails correlate less than this: the track may hold another plate
 
 
 class TrackReading:
@@ -419,9 +426,10 @@ class TrackReading:
         det_confidence: float,
         sharp: float,
         frame_s: float = 0.0,
+        box_look: Look | None = None,
     ) -> None:
         q = crop_quality(box[2] - box[0], sharp, det_confidence)
-        self._pending[index] = _Candidate(index, crop, frame, q, frame_s)
+        self._pending[index] = _Candidate(index, crop, frame, q, frame_s, box_look)
 
     def assign(self, indexes: list[int], track_ids: list[int]) -> None:
         for i, tid in zip(indexes, track_ids, strict=True):
@@ -465,9 +473,8 @@ class TrackReading:
                 break
         times = [obs[i].frame_s for i in track.members]
         if max(times) - min(times) >= _LONG_TRACK_S:
-            for c in sorted(spread.values(), key=lambda c: c.frame_s):
-                if c.index not in tried:
-                    read(c)
+            for c in _drifted(spread, read_cands, tried):
+                read(c)
         for part_reads, part_members in split_by_reads(reads, track.members, obs):
             self._close(part_reads, part_members, det_confidence, read_cands)
 
@@ -499,6 +506,23 @@ class TrackReading:
         winners = sum(r.text == g.text for r in reads)
         share = 1.0 - sum(g.alternates.values())
         return share >= 0.6 and (winners >= 2 or len(reads) == 1)
+
+
+def _drifted(
+    spread: dict[int, _Candidate], read_cands: dict[int, _Candidate], tried: set[int]
+) -> list[_Candidate]:
+    """The spread candidates worth reading: unread, and unlike every crop read so far."""
+    looks = [c.look for c in read_cands.values()]
+    out = [
+        c
+        for c in spread.values()
+        if c.index not in tried and all(likeness(c.look, other)[0] < _DRIFTED for other in looks)
+    ]
+    out.sort(key=lambda c: c.frame_s)
+    if len(out) > _SPREAD_READS:  # evenly over the track's length
+        step = len(out) / _SPREAD_READS
+        out = [out[int(k * step)] for k in range(_SPREAD_READS)]
+    return out
 
 
 def _formats_lookup(
