@@ -45,7 +45,7 @@ from tasks.plates import (
     crop_plate,
     default_reader,
 )
-from tasks.regions import formats_at
+from tasks.regions import formats_at, region_at
 from tasks.sampling import FramesAndArchive
 from tasks.tracking import Look, PlateTracker, likeness, look
 from tasks.tracking import Track as PlateTrack
@@ -314,6 +314,8 @@ def read_video(
     for k, g in enumerate(groups, 1):
         plate_id = f"{video_id}-p{k:03d}"
         plates.append(_save_plate(scratch, plate_id, g, obs, crops[g.best], frames[g.best]))
+        # Whose plate formats read it: the region GPS placed it in, or the setting's.
+        plates[-1]["region"] = _region_of(settings, gps_at, obs[g.best].frame_s)
         if vehicles is not None:
             # One vehicle detection per plate, on its best frame (not on every sampled frame).
             t = time.perf_counter()
@@ -538,6 +540,15 @@ def _formats_lookup(
         return None if pos is None else formats_at(pos.lat, pos.lon, settings.plate_regions)
 
     return at
+
+
+def _region_of(
+    settings: Settings, gps_at: Callable[[float], Aligned | None] | None, t: float
+) -> str | None:
+    if settings.plate_regions.strip().lower() != "all":
+        return settings.plate_regions
+    pos = gps_at(t) if gps_at else None
+    return region_at(pos.lat, pos.lon) if pos is not None else None
 
 
 def _clip_formats(

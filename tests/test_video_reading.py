@@ -7,6 +7,8 @@ place in the frame were joined into one track, and only one plate per joined tra
 from __future__ import annotations
 
 import json
+import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -79,3 +81,45 @@ def test_a_still_and_a_video_frame_take_one_reading_path(tmp_path: Path) -> None
             reading.finish(track, obs)
         video = {o.text for o in obs if o.text}
         assert still and video == still, name
+
+
+def _rmc(when: datetime, lat: float, lon: float) -> str:
+    """A GPRMC sentence (10 m/s east) with its checksum, BlackVue's Unix-ms prefix."""
+    la, lo = abs(lat), abs(lon)
+    body = (
+        f"GPRMC,{when:%H%M%S}.00,A,{int(la):02d}{(la % 1) * 60:07.4f},{'N' if lat >= 0 else 'S'},"
+        f"{int(lo):03d}{(lo % 1) * 60:07.4f},{'E' if lon >= 0 else 'W'},19.4,90.0,{when:%d%m%y},,,A"
+    )
+    check = 0
+    for ch in body:
+        check ^= ord(ch)
+    return f"[{int(when.timestamp() * 1000)}]${body}*{check:02X}"
+
+
+@pytest.mark.slow
+def test_the_clip_gps_picks_the_plate_formats(tmp_path: Path) -> None:
+    """A clip whose GPS says San Francisco is read with California's formats; the setting
+    overrides; the bundle records whose formats read each plate."""
+    from tasks.heavy import run_heavy
+    from tasks.synthetic import render_plate_clip
+    from tests.gps_mp4 import add_blackvue
+
+    start = datetime(2026, 8, 1, 12, 0, 0, tzinfo=UTC)
+    plain = render_plate_clip(tmp_path / "plain.mp4", text="KA12BCD", seconds=3.0,
+                              width=1280, height=720, seed=4)  # fmt: skip
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    lines = [_rmc(start + timedelta(seconds=k), 37.7749, -122.4194 + k * 1e-4) for k in range(5)]
+    add_blackvue(plain, raw / "20260801_120000_NF.mp4", lines)
+    shutil.copy(plain, raw / "20260801_120500_NF.mp4")  # no GPS
+    for regions, name, expected in (
+        ("all", "20260801_120000_NF.mp4", "us-ca"),
+        ("all", "20260801_120500_NF.mp4", None),
+        ("eu", "20260801_120000_NF.mp4", "eu"),
+    ):
+        settings = Settings(data_dir=tmp_path / regions, raw_root=raw, plate_regions=regions)
+        video_id = f"{regions}-{name[9:15]}"
+        assert run_heavy(settings, video_id, name).status == "ok"
+        det = json.loads((settings.volume_root("work") / video_id / "detections.json").read_text())
+        assert [p["region"] for p in det["plates"]] == [expected], (regions, name)
+        assert [p["text"] for p in det["plates"]] == ["KA12BCD"]
