@@ -100,6 +100,14 @@ class Settings(BaseSettings):
         ge=35,
         description="A Running flow run with no heartbeat for this long is marked Crashed.",
     )
+    # Longer than the heartbeat's limit: a loaded device can take a minute between taking a
+    # run and starting it (pull step, interpreter start), and crashing it then only makes
+    # more load (seen in the multi-host test: ingest runs crashed over and over, none ran).
+    pending_crash_seconds: int = Field(
+        180,
+        ge=35,
+        description="A flow run Pending this long (taken by a worker, never started) is marked Crashed.",
+    )
     max_attempts: int = Field(
         3, ge=1, description="Runs of one stage for one video before it is failed."
     )

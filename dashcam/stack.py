@@ -207,7 +207,10 @@ class Stack:
             name=AUTOMATION_NAME,
             description="A Running flow run that stops sending heartbeats is marked Crashed; reconcile reschedules it.",
             trigger=EventTrigger(
-                after={"prefect.flow-run.heartbeat"},
+                # Armed from Running too, not only from a heartbeat: a run whose device died
+                # between going Running and its first heartbeat stayed Running for ever (and a
+                # killed ingest run held its concurrency slot, so ingest stopped for good).
+                after={"prefect.flow-run.Running", "prefect.flow-run.heartbeat"},
                 expect={
                     "prefect.flow-run.heartbeat",
                     "prefect.flow-run.Completed",

@@ -44,7 +44,7 @@ def reconcile() -> dict:
         flows = {f.id: f.name for f in client.read_flows()}
         # A worker that died between taking a run (Pending) and starting it leaves a run no
         # heartbeat will ever clear, and that holds ingest's concurrency slot: crash it here.
-        stale = datetime.now(UTC) - timedelta(seconds=settings.crash_after_seconds)
+        stale = datetime.now(UTC) - timedelta(seconds=settings.pending_crash_seconds)
         pending = client.read_flow_runs(
             flow_run_filter=FlowRunFilter(
                 state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PENDING]))
@@ -57,7 +57,7 @@ def reconcile() -> dict:
                 client.set_flow_run_state(
                     run.id,
                     Crashed(
-                        message=f"Pending for over {settings.crash_after_seconds} s: the worker that took it is gone"
+                        message=f"Pending for over {settings.pending_crash_seconds} s: the worker that took it is gone"
                     ),
                     force=True,
                 )

@@ -61,7 +61,7 @@ def running_stack(tmp: Path, **overrides: object) -> Iterator:
     """A real Prefect server and one real worker per pool, on loopback (what `dashcam up` runs).
 
     Fast liveness settings so crash recovery fits in CI: ingest every 3 s, reconcile every 10 s,
-    heartbeats every 30 s (Prefect's minimum), Crashed after 40 s of silence, workers polling
+    heartbeats every 30 s (Prefect's minimum), Crashed after 40 s of silence (90 s Pending), workers polling
     every 0.5 s.
     """
     from dashcam.stack import Stack
@@ -76,6 +76,7 @@ def running_stack(tmp: Path, **overrides: object) -> Iterator:
         "reconcile_interval_s": 10,
         "stable_seconds": 2,
         "crash_after_seconds": 40,
+        "pending_crash_seconds": 90,
         "max_attempts": 3,
         "worker_query_seconds": 0.5,  # quicker handoffs than the 2 s default, for CI's clock
     }

@@ -163,6 +163,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                 "prefect_port": PORT,
                 "worker_query_seconds": 0.5,
                 "crash_after_seconds": 40,
+                "pending_crash_seconds": 90,
                 "reconcile_interval_s": 10,
                 "ingest_interval_s": 3,
                 "stable_seconds": 2,
