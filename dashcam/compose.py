@@ -191,20 +191,14 @@ def scenes(part: str, data: Path = DATA, seed: int = 13) -> list[Clip]:
 
     # A car hidden behind a van for a while, then found again.
     hidden = Clip(f"{part}-hidden", part, "hidden")
-    for k in range(3):
-        t0 = k * 4.5
-        hidden.views.append(View(next(take), t0, t0 + 4.5, 960 + rng.randint(-100, 100), 620,
-                                 rng.uniform(70, 100), rng.uniform(220, 300), (0.0, 40.0),
-                                 hide=(t0 + 1.5, t0 + 2.7)))  # fmt: skip
+    _in_a_row(hidden, take, rng, 3, 4.5, 100, 620, (70, 100), (220, 300), 40.0,
+              lambda t0: {"hide": (t0 + 1.5, t0 + 2.7)})  # fmt: skip
     clips.append(hidden)
 
     # Night: dark, noisy, smeared by the car's own motion.
     night = Clip(f"{part}-night", part, "night")
-    for k in range(4):
-        t0 = k * 3.0
-        night.views.append(View(next(take), t0, t0 + 3.0, 960 + rng.randint(-80, 80), 640,
-                                rng.uniform(90, 120), rng.uniform(220, 300), (0.0, 30.0),
-                                night=True))  # fmt: skip
+    _in_a_row(night, take, rng, 4, 3.0, 80, 640, (90, 120), (220, 300), 30.0,
+              lambda t0: {"night": True})  # fmt: skip
     clips.append(night)
 
     # US plates (crops pasted on car photos), one after another.
@@ -219,6 +213,26 @@ def scenes(part: str, data: Path = DATA, seed: int = 13) -> list[Clip]:
                                       (rng.uniform(-40, 40), 30.0)))  # fmt: skip
         clips.append(us_clip)
     return clips
+
+
+def _in_a_row(
+    clip: Clip,
+    photos: Iterator[Photo],
+    rng: random.Random,
+    n: int,
+    every_s: float,
+    jitter_x: int,
+    y: int,
+    w0: tuple[float, float],
+    w1: tuple[float, float],
+    drift_y: float,
+    extra: Callable[[float], dict],
+) -> None:
+    """`n` cars approached one after another near the frame's centre, `every_s` each."""
+    for k in range(n):
+        t0 = k * every_s
+        clip.views.append(View(next(photos), t0, t0 + every_s, 960 + rng.randint(-jitter_x, jitter_x),
+                               y, rng.uniform(*w0), rng.uniform(*w1), (0.0, drift_y), **extra(t0)))  # fmt: skip
 
 
 # -- rendering ------------------------------------------------------------------------------
