@@ -11,7 +11,7 @@ import logging
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -386,7 +386,30 @@ class _Candidate:
 _LONG_TRACK_S = 3.0
 _SPREAD_S = 1.5
 _SPREAD_READS = 4
+_SPREAD_KEEP = 8  # candidates (each holds its frame) kept per track: bins widen past this
 _DRIFTED = 0.7  # plate thumbnails correlate less than this: the track may hold another plate
+
+
+@dataclass
+class _Spread:
+    """A track's best candidate per time bin; bins double in width to keep at most
+    `_SPREAD_KEEP`, so a car ahead for minutes holds 8 frames, not hundreds."""
+
+    width_s: float = _SPREAD_S
+    bins: dict[int, _Candidate] = field(default_factory=dict)
+
+    def offer(self, c: _Candidate) -> None:
+        self._put(self.bins, c)
+        while len(self.bins) > _SPREAD_KEEP:
+            self.width_s *= 2
+            old, self.bins = self.bins, {}
+            for kept in old.values():
+                self._put(self.bins, kept)
+
+    def _put(self, bins: dict[int, _Candidate], c: _Candidate) -> None:
+        b = int(c.frame_s // self.width_s)
+        if b not in bins or c.quality > bins[b].quality:
+            bins[b] = c
 
 
 class TrackReading:
@@ -394,7 +417,9 @@ class TrackReading:
 
     Each track keeps its 2 x `per_track` best crops by quality (size, sharpness, detector
     confidence); when it ends, the best `per_track` are read, and the next ones only if those
-    reads disagree. Only the winning read's crop and frame stay in memory afterwards.
+    reads disagree; a long track's `_Spread` candidates are read where they look unlike the
+    crops read, and its reads may split it (`split_by_reads`). Only the winning read's crop
+    and frame stay in memory afterwards.
     """
 
     def __init__(
@@ -417,7 +442,7 @@ class TrackReading:
         self.unconfirmed = 0  # tracks the detector was unsure of whose text fit no format
         self._pending: dict[int, _Candidate] = {}  # this frame's boxes, before assignment
         self._kept: dict[int, list[_Candidate]] = {}  # track id -> best candidates
-        self._spread: dict[int, dict[int, _Candidate]] = {}  # track id -> best per time bin
+        self._spread: dict[int, _Spread] = {}  # track id -> best candidate per time bin
 
     def offer_later(
         self,
@@ -440,14 +465,11 @@ class TrackReading:
             kept.append(c)
             kept.sort(key=lambda c: (-c.quality, c.index))
             del kept[2 * self.per_track :]
-            spread = self._spread.setdefault(tid, {})
-            b = int(c.frame_s // _SPREAD_S)
-            if b not in spread or c.quality > spread[b].quality:
-                spread[b] = c
+            self._spread.setdefault(tid, _Spread()).offer(c)
 
     def finish(self, track: PlateTrack, obs: list[Observation]) -> None:
         cands = self._kept.pop(track.track_id, [])
-        spread = self._spread.pop(track.track_id, {})
+        spread = self._spread.pop(track.track_id, _Spread()).bins
         # A track the detector was never sure of is a plate only if its text fits a format.
         det_confidence = max(obs[i].det_confidence for i in track.members)
         reads: list[Read] = []

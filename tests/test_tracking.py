@@ -326,3 +326,15 @@ def test_a_track_whose_reads_change_text_splits_where_they_change() -> None:
     assert len(split_by_reads(alternating, members, obs)) == 1
     one_odd = [Read(k, "KA12BCD", 0.9) for k in range(5)] + [Read(9, "WX98YZK", 0.9)]
     assert len(split_by_reads(one_odd, members, obs)) == 1
+
+
+def test_a_long_track_keeps_a_bounded_spread_of_crops() -> None:
+    """A car ahead for 200 s: at most 8 candidates (each holds a frame), still spread over
+    the whole track, the best of each stretch."""
+    from tasks.heavy import _SPREAD_KEEP, _Candidate, _Spread
+
+    spread = _Spread()
+    for k in range(400):
+        spread.offer(_Candidate(k, np.zeros(1), np.zeros(1), (k * 37 % 11) / 10, k * 0.5))
+    times = sorted(c.frame_s for c in spread.bins.values())
+    assert 2 <= len(times) <= _SPREAD_KEEP and times[0] < 50 and times[-1] > 150
