@@ -19,4 +19,5 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends postgresql >/dev/null
 fi
 .venv/bin/ruff check .
-.venv/bin/python -m pytest "$@"
+# The slowest tests, printed at the end: where CI time goes (issue 15 cuts it).
+.venv/bin/python -m pytest --durations=25 "$@"
