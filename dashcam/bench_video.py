@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dashcam.bench_plates import o_is_0
 from dashcam.compose import DATA, PARTS, rendered, scenes
 from dashcam.settings import Settings
 
@@ -30,10 +31,6 @@ UNLISTED = {
     # A red Toyota crosses at 6-7 s; its plate reads 34A-231.26 at 6.5 s (1280x720 frame).
     "parkpow_cars.mp4": ["34A23126"],
 }
-
-
-def o_is_0(text: str) -> str:
-    return text.replace("O", "0")
 
 
 @dataclass

@@ -29,6 +29,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from dashcam.bench_plates import load_image
+
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 PARTS = ("tuning", "held-out")
 W, H, FPS = 1920, 1080, 30
@@ -51,44 +53,32 @@ class Photo:
     paste: Path | None = None  # a tight US crop drawn over the plate
 
     def image(self) -> np.ndarray:
-        img = _load(self.path)
+        img = load_image(self.path)
         if self.paste is None:
             return img
-        crop = _load(self.paste)
-        x1, y1, x2, y2 = self.box
-        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-        w = (x2 - x1) * 1.1  # cover the host's own plate, whatever the crop's aspect
-        h = max((y2 - y1) * 1.2, w * crop.shape[0] / crop.shape[1])
-        w, h = int(round(w)), int(round(h))
-        left, top = int(round(cx - w / 2)), int(round(cy - h / 2))
+        crop = load_image(self.paste)
+        bx1, by1, bx2, by2 = self.plate_box
+        w, h = int(round(bx2 - bx1)), int(round(by2 - by1))
+        x1, y1 = int(round((bx1 + bx2) / 2 - w / 2)), int(round((by1 + by2) / 2 - h / 2))
+        x2, y2 = x1 + w, y1 + h
         resized = cv2.resize(crop, (w, h), interpolation=cv2.INTER_CUBIC)
-        sx1, sy1 = max(0, -left), max(0, -top)
-        dx1, dy1 = max(0, left), max(0, top)
-        dx2, dy2 = min(img.shape[1], left + w), min(img.shape[0], top + h)
+        sx1, sy1 = max(0, -x1), max(0, -y1)
+        dx1, dy1 = max(0, x1), max(0, y1)
+        dx2, dy2 = min(img.shape[1], x2), min(img.shape[0], y2)
         img[dy1:dy2, dx1:dx2] = resized[sy1 : sy1 + dy2 - dy1, sx1 : sx1 + dx2 - dx1]
         return img
 
     @property
     def plate_box(self) -> Box:
+        """The plate on screen: the annotated box, or the pasted crop that covers it."""
         if self.paste is None:
             return self.box
         x1, y1, x2, y2 = self.box
-        crop = _load(self.paste)
-        w = (x2 - x1) * 1.1
+        crop = load_image(self.paste)
+        w = (x2 - x1) * 1.1  # cover the host's own plate, whatever the crop's aspect
         h = max((y2 - y1) * 1.2, w * crop.shape[0] / crop.shape[1])
         cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
         return (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
-
-
-def _load(path: Path) -> np.ndarray:
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise ValueError(f"unreadable image {path}")
-    if image.ndim == 2:
-        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-    elif image.shape[2] == 4:
-        image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
-    return image
 
 
 def car_photos(data: Path = DATA) -> list[Photo]:
