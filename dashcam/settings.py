@@ -216,9 +216,10 @@ class Settings(BaseSettings):
     sync_max_disk_percent: float | None = Field(90.0, gt=0, le=100)
 
     # --- test hook ---
-    fault_delay: dict[str, float] = Field(
-        default_factory=dict,
-        description='Crash tests only: seconds to pause in the middle of a stage, e.g. {"heavy": 20}.',
+    fault_hold_dir: Path | None = Field(
+        None,
+        description="Crash tests only: while <stage>.<video_id>.hold exists in this folder, that "
+        "stage of that video waits at a known point in its middle (see fault_pause).",
     )
 
     # --- dashboard ---
@@ -289,10 +290,19 @@ class Settings(BaseSettings):
             "shed-nas": self.pool_shed_nas,
         }
 
-    def fault_pause(self, stage: str) -> None:
-        """The crash tests' hook: a known point in the middle of a stage to kill it at."""
-        if seconds := self.fault_delay.get(stage):
-            time.sleep(seconds)
+    def fault_pause(self, stage: str, video_id: str) -> None:
+        """The crash tests' barrier, keyed by video: a known point in the middle of a stage to kill
+        it at. The test creates `<stage>.<video_id>.hold`, waits for `.reached`, pulls the power,
+        and deletes the hold so the rerun goes straight through (no fixed sleeps)."""
+        if self.fault_hold_dir is None:
+            return
+        hold = self.fault_hold_dir / f"{stage}.{video_id}.hold"
+        if not hold.exists():
+            return
+        (self.fault_hold_dir / f"{stage}.{video_id}.reached").touch()
+        deadline = time.monotonic() + 900  # a test that died must not leave a run waiting for ever
+        while hold.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
 
     @property
     def logs_dir(self) -> Path:

@@ -16,7 +16,7 @@ def finalize(video_id: str) -> dict:
     manifest, detections = load_bundle(settings, video_id)
     with session_scope(settings.database_url) as session:
         mark_processed(session, video_id)
-    settings.fault_pause("finalize")
+    settings.fault_pause("finalize", video_id)
     with session_scope(settings.database_url) as session:
         result = apply_bundle(session, video_id, manifest, detections, settings)
     if result.stage == Stage.failed:

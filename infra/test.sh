@@ -19,5 +19,8 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends postgresql >/dev/null
 fi
 .venv/bin/ruff check .
-# The slowest tests, printed at the end: where CI time goes (issue 15 cuts it).
-.venv/bin/python -m pytest --durations=25 "$@"
+# Two workers: the end-to-end tests spend much of their time waiting on real clocks (heartbeats,
+# crash detection), so the short modules run beside them. Each module stays on one worker
+# (tests/conftest.py groups them; the two long groups start first). The slowest tests are
+# printed at the end: where CI time goes.
+.venv/bin/python -m pytest -n "${DASHCAM_TEST_WORKERS:-2}" --dist loadgroup --no-loadscope-reorder --durations=25 "$@"

@@ -156,7 +156,7 @@ def run_heavy(
             settings, video_id, src, info, scratch, media.frames(), _gps_lookup(track, src)
         )
         attach_gps(detections, src, info, track)
-        settings.fault_pause("heavy")
+        settings.fault_pause("heavy", video_id)
         low = media.lowres
         assert low is not None  # frames() ran to the end, so the archive copy is sealed
         # transcode_s: what the archival copy cost beyond the frame loop (it runs alongside).

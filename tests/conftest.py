@@ -18,6 +18,24 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
+# Under pytest-xdist (`infra/test.sh` runs `-n 2 --dist loadgroup --no-loadscope-reorder`) each
+# module is one unit of work, so its module fixture (a Prefect server, a cluster) starts once; the
+# e2e and crash modules are one unit because they share the session's stack. The two long units
+# go first, one per worker, and the short modules fill in behind them.
+GROUPS = {"test_e2e": "stack", "test_crash": "stack"}
+LONG_FIRST = ("stack", "test_multihost")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def group(item: pytest.Item) -> str:
+        module = item.nodeid.split("::")[0].rsplit("/", 1)[-1].removesuffix(".py")
+        return GROUPS.get(module, module)
+
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(group(item)))
+    items.sort(key=lambda i: LONG_FIRST.index(g) if (g := group(i)) in LONG_FIRST else len(LONG_FIRST))
+
+
 def shared(rel: str) -> Path:
     """A file from ../shared/data, or skip the test with a clear message."""
     p = SHARED_DATA / rel
@@ -60,7 +78,7 @@ def ffprobe_height(path: Path) -> int:
 def running_stack(tmp: Path, **overrides: object) -> Iterator:
     """A real Prefect server and one real worker per pool, on loopback (what `dashcam up` runs).
 
-    Fast liveness settings so crash recovery fits in CI: ingest every 3 s, reconcile every 10 s,
+    Fast liveness settings so crash recovery fits in CI: reconcile every 15 s,
     heartbeats every 30 s (Prefect's minimum), Crashed after 40 s of silence (90 s Pending), workers polling
     every 0.5 s.
     """
@@ -72,8 +90,8 @@ def running_stack(tmp: Path, **overrides: object) -> Iterator:
         "prefect_port": port,
         "dashboard_port": free_port(),
         "prefect_api_url": f"http://127.0.0.1:{port}/api",
-        "ingest_interval_s": 3,
-        "reconcile_interval_s": 10,
+        "ingest_interval_s": 30,  # tests call ingest_now(); the schedule is the fallback
+        "reconcile_interval_s": 15,
         "stable_seconds": 2,
         "crash_after_seconds": 40,
         "pending_crash_seconds": 90,
@@ -92,6 +110,53 @@ def running_stack(tmp: Path, **overrides: object) -> Iterator:
         st.stop()
         os.environ.clear()
         os.environ.update(saved)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory):
+    """One real stack shared by the end-to-end and crash tests (each uses its own trip folders and
+    video ids). Its `fault_hold_dir` lets a crash test hold a stage of one video mid-way."""
+    root = tmp_path_factory.mktemp("stack")
+    (root / "faults").mkdir()
+    (root / "data").mkdir()
+    with running_stack(root / "data", fault_hold_dir=root / "faults") as st:
+        yield st
+
+
+def start_ingest(settings: Settings) -> None:
+    """Start an ingest run now, without waiting for it."""
+    from prefect.deployments import run_deployment
+
+    from dashcam.stack import prefect_api
+
+    with prefect_api(settings):
+        run_deployment("ingest/dashcam", timeout=0, as_subflow=False)
+
+
+def ingest_now(settings: Settings, paths: list[str], timeout: float = 180) -> None:
+    """Run ingest now (as a user may after copying clips in) until every path is in the DB.
+
+    The test stacks' ingest schedule is slow on purpose (each run is a Python process: a 3 s
+    schedule kept a core busy and slowed every other stage); a run started by hand can lose to
+    a scheduled one that listed raw just before the drop, hence the loop.
+    """
+    from sqlmodel import select
+
+    from models.db import session_scope
+    from models.tables import Video
+
+    def known() -> bool:
+        with session_scope(settings.database_url) as session:
+            found = set(session.exec(select(Video.path).where(Video.path.in_(paths))))  # type: ignore[attr-defined]
+        return found >= set(paths)
+
+    deadline = time.monotonic() + timeout
+    while not known():
+        assert time.monotonic() < deadline, f"timed out after {timeout:.0f} s waiting for ingest of {paths}"
+        start_ingest(settings)
+        wait_until = time.monotonic() + max(10.0, 3 * settings.stable_seconds)
+        while time.monotonic() < wait_until and not known():
+            time.sleep(1)
 
 
 def prefect_client(settings: Settings):

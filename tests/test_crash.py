@@ -7,8 +7,8 @@ import contextlib
 import os
 import shutil
 import signal
-import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,19 +16,13 @@ from sqlmodel import func, select
 
 from models.db import session_scope
 from models.tables import Plate, Sighting, Video
+from tasks.ingest import make_video_id
 from tasks.synthetic import render_plate_clip
-from tests.conftest import running_stack, runs_by_flow, wait_for
+from tests.conftest import ingest_now, runs_by_flow, wait_for
 
 pytestmark = pytest.mark.slow
 
 DOWNSTREAM = ("finalize", "archive", "confirm-archived", "cleanup")
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory):
-    # A known pause in the middle of heavy and finalize gives the kill a stage to land in.
-    with running_stack(tmp_path_factory.mktemp("crash"), fault_delay={"heavy": 15, "finalize": 15}) as st:
-        yield st
 
 
 def descendants(pid: int) -> list[int]:
@@ -65,21 +59,41 @@ def run_of(settings, flow_name: str, video_id: str):
     return runs[0] if runs else None
 
 
-def drop_clip(stack, tmp_path: Path, folder: str, text: str, seed: int) -> str:
-    s = stack.settings
+@dataclass(frozen=True)
+class Clip:
+    rel: str  # its path in the raw volume
+    video_id: str  # what ingest will call it (known before it is dropped, to hold it by id)
+    rendered: Path
+
+
+def render(tmp_path: Path, folder: str, text: str, seed: int) -> Clip:
     clip = render_plate_clip(tmp_path / f"2024_0701_1000{seed:02d}_000{seed:02d}F.MP4", text=text, seconds=3.0,
                              width=1280, height=720, seed=seed)
-    dest = s.volume_root("raw") / folder
-    dest.mkdir(parents=True)
-    shutil.move(clip, dest / clip.name)
     rel = f"{folder}/{clip.name}"
+    return Clip(rel, make_video_id(rel, clip, clip.stat().st_size), clip)
 
-    def ingested():
-        with session_scope(s.database_url) as session:
-            v = session.exec(select(Video).where(Video.path == rel)).first()
-            return v.video_id if v else None
 
-    return wait_for(ingested, 120, f"{rel} to be ingested")  # type: ignore[return-value]
+def hold(stack, stage: str, clip: Clip) -> Path:
+    """Make `stage` of this clip wait at its fault point until `release` (Settings.fault_pause)."""
+    h = stack.settings.fault_hold_dir / f"{stage}.{clip.video_id}.hold"
+    h.touch()
+    return h
+
+
+def wait_reached(stack, stage: str, clip: Clip, timeout: float) -> None:
+    marker = stack.settings.fault_hold_dir / f"{stage}.{clip.video_id}.reached"
+    wait_for(marker.exists, timeout, f"{stage} of {clip.rel} to reach its fault point", every=0.5)
+
+
+def release(stack, stage: str, clip: Clip) -> None:
+    (stack.settings.fault_hold_dir / f"{stage}.{clip.video_id}.hold").unlink()
+
+
+def drop(stack, clip: Clip) -> None:
+    dest = stack.settings.volume_root("raw") / clip.rel
+    dest.parent.mkdir(parents=True)
+    shutil.move(clip.rendered, dest)  # appears whole, as a copy tool leaves it
+    ingest_now(stack.settings, [clip.rel])
 
 
 def assert_archived_once(stack, video_id: str) -> None:
@@ -117,33 +131,38 @@ def assert_archived_once(stack, video_id: str) -> None:
     assert (s.volume_root("archive") / video_id / "video_lowres.mp4").is_file()
 
 
-def test_workhorse_power_loss_mid_heavy(stack, tmp_path: Path) -> None:
-    vid = drop_clip(stack, tmp_path, "crash-heavy", "CR45HHV", 1)
-    wait_for(lambda: (r := run_of(stack.settings, "heavy", vid)) and r.state_name == "Running", 180, "heavy to run")
-    time.sleep(5)  # inside the stage: frames read, bundle not written
+def test_workhorse_and_main_server_lose_power_in_one_heartbeat_window(stack, tmp_path: Path) -> None:
+    """Two devices die together: the workhorse mid-heavy on one clip, the main server mid-finalize
+    on another. Both runs are found Crashed, rescheduled, and each clip ends archived once."""
+    in_finalize = render(tmp_path, "crash-finalize", "FN12ALZ", 2)
+    hold(stack, "finalize", in_finalize)
+    drop(stack, in_finalize)
+    wait_reached(stack, "finalize", in_finalize, 300)  # DB row marked processed, bundle not applied
+    in_heavy = render(tmp_path, "crash-heavy", "CR45HHV", 1)
+    hold(stack, "heavy", in_heavy)
+    drop(stack, in_heavy)
+    wait_reached(stack, "heavy", in_heavy, 300)  # frames read, bundle not written
     power_loss(stack, "workhorse")
-    assert not (stack.settings.volume_root("work") / vid / "manifest.json").exists()
-    stack.start_worker("workhorse")  # the device comes back
-    assert_archived_once(stack, vid)
-    assert run_of(stack.settings, "heavy", vid).run_count >= 2
-
-
-def test_main_server_power_loss_mid_finalize(stack, tmp_path: Path) -> None:
-    vid = drop_clip(stack, tmp_path, "crash-finalize", "FN12ALZ", 2)
-    wait_for(lambda: (r := run_of(stack.settings, "finalize", vid)) and r.state_name == "Running", 300, "finalize to run")
-    time.sleep(4)
     power_loss(stack, "main-server")
+    assert not (stack.settings.volume_root("work") / in_heavy.video_id / "manifest.json").exists()
+    release(stack, "heavy", in_heavy)
+    release(stack, "finalize", in_finalize)
+    stack.start_worker("workhorse")  # the devices come back
     stack.start_worker("main-server")
-    assert_archived_once(stack, vid)
+    assert_archived_once(stack, in_heavy.video_id)
+    assert_archived_once(stack, in_finalize.video_id)
+    assert run_of(stack.settings, "heavy", in_heavy.video_id).run_count >= 2
+    assert run_of(stack.settings, "finalize", in_finalize.video_id).run_count >= 2
 
 
 def test_prefect_server_restart_mid_pipeline(stack, tmp_path: Path) -> None:
-    vid = drop_clip(stack, tmp_path, "crash-server", "SV99RST", 3)
-    wait_for(lambda: (r := run_of(stack.settings, "heavy", vid)) and r.state_name == "Running", 180, "heavy to run")
-    time.sleep(3)
+    clip = render(tmp_path, "crash-server", "SV99RST", 3)
+    hold(stack, "heavy", clip)
+    drop(stack, clip)
+    wait_reached(stack, "heavy", clip, 300)
     server = stack.server
     os.killpg(server.pid, signal.SIGKILL)
     server.wait()
-    time.sleep(3)
     stack.start_server()
-    assert_archived_once(stack, vid)
+    release(stack, "heavy", clip)  # the run that lived through the restart goes on
+    assert_archived_once(stack, clip.video_id)

@@ -25,6 +25,7 @@ import pytest
 from pydantic import SecretStr
 
 from dashcam.settings import Settings
+from tasks.ingest import make_video_id
 from tasks.synthetic import render_plate_clip
 from tests import netns
 from tests.conftest import REPO, wait_for
@@ -35,9 +36,6 @@ pytestmark = pytest.mark.slow
 AUTH = "household:Prefect-Secret-91"
 PORT = 4200
 WORKHORSES = ("workhorse-a", "workhorse-b")
-# How long the cut-off workhorse's run pauses mid-heavy: longer than the other workhorse needs
-# to notice (crash_after_seconds 40 + a reconcile tick) and redo the clip end to end.
-PAUSE = 170
 
 
 @dataclass
@@ -52,6 +50,10 @@ class Cluster:
     @property
     def storage(self) -> Path:
         return self.root / "storage"
+
+    @property
+    def faults(self) -> Path:
+        return self.root / "faults"
 
     def spawn(self, host: str, name: str, args: list[str], settings: Settings) -> subprocess.Popen:
         log = open(self.root / "logs" / f"{name}.log", "ab")  # noqa: SIM115 (the child's)
@@ -99,6 +101,7 @@ class Cluster:
 
 
 DASHCAM = [sys.executable, "-m", "dashcam.cli"]
+PREFECT = str(Path(sys.executable).with_name("prefect"))
 
 RUNS = """
 import json
@@ -124,6 +127,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         pytest.skip(why)
     root = tmp_path_factory.mktemp("hosts")
     (root / "logs").mkdir()
+    (root / "faults").mkdir()
     for d in ("videos/raw", "videos/heavy_output", "archive"):
         (root / "storage" / d).mkdir(parents=True)
     mounts: list[Path] = []
@@ -165,7 +169,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                 "crash_after_seconds": 40,
                 "pending_crash_seconds": 90,
                 "reconcile_interval_s": 10,
-                "ingest_interval_s": 3,
+                "ingest_interval_s": 15,  # drop() starts a run; each run costs a process
                 "stable_seconds": 2,
                 "max_attempts": 3,
                 "sample_every_s": 1.0,
@@ -254,7 +258,9 @@ def terminal(c: Cluster, paths: list[str]) -> dict[str, dict] | None:
     return None
 
 
-def drop(c: Cluster, folder: str, n: int, first: int) -> list[str]:
+def drop(c: Cluster, folder: str, n: int, first: int, hold_heavy: bool = False) -> list[str]:
+    """Render n clips into raw/<folder>/; `hold_heavy`: each waits mid-heavy on a host whose
+    settings name the fault folder, until its hold file is deleted (Settings.fault_pause)."""
     out = []
     tmp = c.root / "render"
     tmp.mkdir(exist_ok=True)
@@ -265,8 +271,14 @@ def drop(c: Cluster, folder: str, n: int, first: int) -> list[str]:
         )
         dest = c.storage / "videos" / "raw" / folder / name
         dest.parent.mkdir(parents=True, exist_ok=True)
+        if hold_heavy:
+            vid = make_video_id(f"{folder}/{name}", clip, clip.stat().st_size)
+            (c.faults / f"heavy.{vid}.hold").touch()
         shutil.move(clip, dest)
         out.append(f"{folder}/{name}")
+    # What a user may do after copying clips in, rather than wait for the schedule.
+    p = c.run("laptop", [PREFECT, "deployment", "run", "ingest/dashcam"], c.settings["laptop"])
+    assert p.returncode == 0, p.stdout + p.stderr
     return out
 
 
@@ -322,29 +334,20 @@ def test_runs_took_their_code_from_the_share(cluster: Cluster) -> None:
 
 def test_a_workhorse_cut_off_mid_run_loses_nothing(cluster: Cluster) -> None:
     c = cluster
-    # Only workhorse-a may take the next clip, and it pauses in the middle of heavy (the crash
-    # tests' hook) so the cable is pulled while the run is surely in progress.
+    # Only workhorse-a may take the next clip, and it holds in the middle of heavy (the crash
+    # tests' barrier) so the cable is pulled while the run is surely in progress.
     c.stop("worker-workhorse-b")
     c.stop("worker-workhorse-a")
-    slow = c.settings["workhorse-a"].model_copy(update={"fault_delay": {"heavy": PAUSE}})
-    c.spawn("workhorse-a", "worker-workhorse-a", [*DASHCAM, "worker", "workhorse"], slow)
-    [path] = drop(c, "trip-2", 1, 20)
-
-    def heavy_running() -> dict | None:
-        vid = videos(c).get(path, {}).get("video_id")
-        return next(
-            (
-                r
-                for r in c.query(RUNS)
-                if r["flow"] == "heavy" and r["video_id"] == vid and r["state"] == "RUNNING"
-            ),
-            None,
-        )
-
-    run = wait_for(heavy_running, 300, "workhorse-a to start heavy on the new clip", every=3)
-    time.sleep(3)
+    held = c.settings["workhorse-a"].model_copy(update={"fault_hold_dir": c.faults})
+    c.spawn("workhorse-a", "worker-workhorse-a", [*DASHCAM, "worker", "workhorse"], held)
+    [path] = drop(c, "trip-2", 1, 20, hold_heavy=True)
+    [hold] = list(c.faults.glob("heavy.*.hold"))
+    reached = hold.with_suffix(".reached")
+    wait_for(reached.exists, 300, "workhorse-a to reach the middle of heavy on the new clip", every=1)
+    vid = videos(c)[path]["video_id"]
+    [run] = [r for r in c.query(RUNS) if r["flow"] == "heavy" and r["video_id"] == vid]
+    assert run["state"] == "RUNNING", run
     c.net.cut("workhorse-a")
-    paused_until = time.monotonic() + PAUSE - 3
     c.spawn(
         "workhorse-b",
         "worker-workhorse-b",
@@ -359,28 +362,25 @@ def test_a_workhorse_cut_off_mid_run_loses_nothing(cluster: Cluster) -> None:
     )
     assert vs[path]["stage"] == "archived", vs[path]
     assert vs[path]["heavy_device"] == "workhorse-b"
-    heavy = [
-        r for r in c.query(RUNS) if r["flow"] == "heavy" and r["video_id"] == vs[path]["video_id"]
-    ]
+    heavy = [r for r in c.query(RUNS) if r["flow"] == "heavy" and r["video_id"] == vid]
     assert [r["id"] for r in heavy] == [run["id"]]  # the same run, rescheduled; never a second one
     assert heavy[0]["state"] == "COMPLETED" and heavy[0]["run_count"] >= 2
 
-    # The cable goes back in while the stale copy on workhorse-a is still at work. When it
+    # The cable goes back in while the stale copy on workhorse-a is still at work (held). When it
     # finishes, it asks the server whether its attempt is still the live one, hears no, and
     # publishes nothing: the cleaned-up bundle does not come back, the run stays Completed.
     c.net.restore("workhorse-a")
-    assert time.monotonic() < paused_until, "the stale run woke before the other workhorse finished"
+    assert hold.exists()
+    hold.unlink()
     log = c.root / "logs" / "worker-workhorse-a.log"
     wait_for(
         lambda: "no longer the live one" in log.read_text(errors="replace"),
-        PAUSE + 120,
+        180,
         "the stale run on workhorse-a to stand down",
     )
-    time.sleep(5)
-    assert not (c.storage / "videos" / "heavy_output" / vs[path]["video_id"]).exists()
-    heavy = [
-        r for r in c.query(RUNS) if r["flow"] == "heavy" and r["video_id"] == vs[path]["video_id"]
-    ]
+    time.sleep(3)  # it exits right after: nothing may appear after the line
+    assert not (c.storage / "videos" / "heavy_output" / vid).exists()
+    heavy = [r for r in c.query(RUNS) if r["flow"] == "heavy" and r["video_id"] == vid]
     assert [r["state"] for r in heavy] == ["COMPLETED"]
 
 
