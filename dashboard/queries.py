@@ -161,7 +161,7 @@ def video_plates(session: Session, video_id: str, limit: int = 500) -> list[Row]
         select(
             Plate.plate_id, Plate.text, Plate.confidence, Plate.sighting_count,
             Plate.first_seen_s, Plate.last_seen_s, Plate.best_crop, Plate.best_frame_s,
-            Plate.lat, Plate.lon, Plate.vehicle,
+            Plate.lat, Plate.lon, Plate.vehicle, Plate.region,
         )
         .where(Plate.video_id == video_id)
         .order_by(Plate.first_seen_s)
@@ -208,7 +208,7 @@ def plates_by_text(session: Session, text: str, limit: int = 500) -> list[Row]:
         select(
             Plate.plate_id, Plate.video_id, Plate.text, Plate.confidence, Plate.sighting_count,
             Plate.first_seen_s, Plate.first_seen_at, Plate.first_seen_utc, Plate.best_crop,
-            Plate.lat, Plate.lon, Plate.vehicle, Video.trip_id,
+            Plate.lat, Plate.lon, Plate.vehicle, Plate.region, Video.trip_id,
         )
         .join(Video, Video.video_id == Plate.video_id)
         .where(Plate.text == normalize(text))

@@ -143,6 +143,11 @@ class Plate(SQLModel, table=True):
     lat: float | None = None
     lon: float | None = None
     vehicle: str | None = Field(default=None, description="car, truck, bus, motorcycle or None")
+    region: str | None = Field(
+        default=None,
+        description='whose plate formats read it: "us-ca", "gb", ... from the GPS or the setting; '
+        'None when no region was known',
+    )
 
 
 class Sighting(SQLModel, table=True):

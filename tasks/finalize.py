@@ -121,6 +121,7 @@ def apply_bundle(
                 lat=p.get("lat"),
                 lon=p.get("lon"),
                 vehicle=p.get("vehicle"),
+                region=p.get("region"),
             )
         )
     session.flush()  # plates before the rows that point at them

@@ -99,8 +99,14 @@ def _rmc(when: datetime, lat: float, lon: float) -> str:
 @pytest.mark.slow
 def test_the_clip_gps_picks_the_plate_formats(tmp_path: Path) -> None:
     """A clip whose GPS says San Francisco is read with California's formats, one without GPS
-    with every format; the bundle records whose formats read each plate."""
+    with every format; the bundle and the plate's row record whose formats read it."""
+    from sqlmodel import select
+
+    from models.db import session_scope, upgrade
+    from models.tables import Plate
+    from tasks.finalize import apply_bundle, load_bundle
     from tasks.heavy import run_heavy
+    from tasks.ingest import scan
     from tasks.synthetic import render_plate_clip
     from tests.gps_mp4 import add_blackvue
 
@@ -113,13 +119,19 @@ def test_the_clip_gps_picks_the_plate_formats(tmp_path: Path) -> None:
     add_blackvue(plain, raw / "20260801_120000_NF.mp4", lines)
     shutil.copy(plain, raw / "20260801_120500_NF.mp4")  # no GPS
     # (The setting overriding GPS is checked without a clip in test_tracking.py.)
-    for regions, name, expected in (
-        ("all", "20260801_120000_NF.mp4", "us-ca"),
-        ("all", "20260801_120500_NF.mp4", None),
-    ):
-        settings = Settings(data_dir=tmp_path / regions, raw_root=raw, plate_regions=regions)
-        video_id = f"{regions}-{name[9:15]}"
+    settings = Settings(data_dir=tmp_path / "data", raw_root=raw, stable_seconds=0)
+    upgrade(settings.database_url)
+    with session_scope(settings.database_url) as session:
+        ids = {new.path: new.video_id for new in scan(settings, session).new}
+    for name, expected in (("20260801_120000_NF.mp4", "us-ca"), ("20260801_120500_NF.mp4", None)):
+        video_id = ids[name]
         assert run_heavy(settings, video_id, name).status == "ok"
         det = json.loads((settings.volume_root("work") / video_id / "detections.json").read_text())
-        assert [p["region"] for p in det["plates"]] == [expected], (regions, name)
+        assert [p["region"] for p in det["plates"]] == [expected], name
         assert [p["text"] for p in det["plates"]] == ["KA12BCD"]
+        manifest, det = load_bundle(settings, video_id)
+        with session_scope(settings.database_url) as session:  # finalize keeps it on the plate
+            apply_bundle(session, video_id, manifest, det)
+        with session_scope(settings.database_url) as session:
+            plates = session.exec(select(Plate).where(Plate.video_id == video_id)).all()
+            assert [(p.text, p.region) for p in plates] == [("KA12BCD", expected)]

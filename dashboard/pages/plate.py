@@ -53,6 +53,8 @@ with db() as s:
         st.caption(f"in {len(plates)} plate group(s), {len(videos)} video(s), {len(trips)} trip(s)")
         if kinds := sorted({p["vehicle"] for p in plates if p["vehicle"]}):
             st.caption(f"on a {' / '.join(kinds)}")
+        if regions := sorted({p["region"] for p in plates if p["region"] and p["region"] != "all"}):
+            st.caption(f"read with the plate formats of {', '.join(regions)}")
     if alternates:
         st.subheader("Alternate crops")
         cols = st.columns(min(4, len(alternates)))

@@ -73,6 +73,7 @@ with db() as s:
         st.dataframe(pd.DataFrame([{
             "plate": link("plate", text=p["text"]), "watch": mark(p["text"], entries),
             "confidence": fmt_conf(p["confidence"]), "vehicle": p["vehicle"] or "",
+            "formats": p["region"] or "",
             "sightings": p["sighting_count"], "from s": p["first_seen_s"], "to s": p["last_seen_s"],
             "play": link("video", video_id=video_id, t=p["first_seen_s"]),
         } for p in plates]), hide_index=True, column_config={
