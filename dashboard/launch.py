@@ -29,6 +29,9 @@ def streamlit_command(settings: Settings, port: int | None = None, address: str 
         "--server.runOnSave", "false",
         "--global.developmentMode", "false",
         "--client.toolbarMode", "viewer",  # no "Deploy" button: this is a household server
+        # An unforeseen error shows a short message, never a traceback with server paths (the
+        # server's log keeps the traceback).
+        "--client.showErrorDetails", "none",
     ]
 
 

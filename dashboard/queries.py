@@ -250,14 +250,17 @@ def confidence_breakdown(timeline: list[Row]) -> dict[str, Any]:
     """OCR reads per text and a confidence histogram, from the timeline already loaded."""
     reads: dict[str, int] = {}
     bins = [0] * 10
+    unread = 0
     for r in timeline:
         reads[r["text"] or "(unread)"] = reads.get(r["text"] or "(unread)", 0) + 1
         if r["confidence"] is not None:
             bins[min(int(r["confidence"] * 10), 9)] += 1
-    return {
-        "reads": dict(sorted(reads.items(), key=lambda kv: -kv[1])),
-        "histogram": {f"{i / 10:.1f}-{(i + 1) / 10:.1f}": n for i, n in enumerate(bins)},
-    }
+        else:
+            unread += 1
+    histogram = {f"{i / 10:.1f}-{(i + 1) / 10:.1f}": n for i, n in enumerate(bins)}
+    if unread:  # every sighting is counted, as the page's metric counts them
+        histogram = {"not read": unread, **histogram}
+    return {"reads": dict(sorted(reads.items(), key=lambda kv: -kv[1])), "histogram": histogram}
 
 
 # --------------------------------------------------------------------------- map

@@ -242,6 +242,27 @@ def test_plate_page(env: dict[str, Any]) -> None:
     assert "never seen" in _text(at)
 
 
+@pytest.mark.parametrize("t", ["inf", "-inf", "nan", "-5", "1e308", "abc", "999999"])
+def test_video_page_refuses_a_bad_start_time_without_a_traceback(env: dict[str, Any], t: str) -> None:
+    at = _app("video", video_id=env["videos"][0], t=t)  # _app asserts no exception
+    assert "is not a time in this video" in _text(at)
+    assert at.get("video"), "it plays from the start instead"
+
+
+def test_bad_addresses_get_a_clear_message(env: dict[str, Any]) -> None:
+    at = _app("plate", plate_id="no-such-plate")
+    assert "No plate 'no-such-plate'" in _text(at)
+    long = "A" * 3000
+    for page, key in (("plate", "text"), ("search", "q"), ("map", "text"), ("video", "video_id")):
+        t = _text(_app(page, **{key: long}))
+        assert "3000 characters long" in t and long not in t, page
+    at = _app("search")
+    for q in ("*", "?*", "A*"):
+        at.text_input(key="search_q").set_value(q).run()
+        assert "too broad" in _text(at), q
+    assert at.text_input(key="search_q").max_chars == 32
+
+
 def test_map_page(env: dict[str, Any]) -> None:
     at = _app("map")
     assert at.get("deck_gl_json_chart")

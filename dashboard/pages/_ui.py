@@ -21,6 +21,11 @@ from dashcam.settings import Settings
 from models.db import DatabaseError, check_current, get_engine
 
 NO_DB_HINT = "Check `DASHCAM_DATABASE_URL` and that the main server's DB is up, then reload."
+# Plates are at most ~10 characters; room for wildcards and spaces, and no more: a 3,000-character
+# search held the server for ~10 s and echoed itself screens tall.
+MAX_TEXT = 32
+# A clip is minutes long; a day is a generous bound for a playback start in seconds.
+MAX_TIME_S = 86_400.0
 
 
 def settings() -> Settings:
@@ -60,6 +65,32 @@ def link(page: str, **params: Any) -> str:
     """A relative URL to another page (works under any server.baseUrlPath)."""
     q = urlencode({k: v for k, v in params.items() if v is not None})
     return f"{page}?{q}" if q else page
+
+
+def param_text(name: str, default: str = "") -> str:
+    """A text query parameter, or `default` with a note when it is too long to be a plate."""
+    value = st.query_params.get(name, default) or default
+    if len(value) > MAX_TEXT:
+        st.warning(f"`{name}` in the address is {len(value)} characters long; a plate has at most "
+                   f"{MAX_TEXT}. It was ignored.")
+        return default
+    return value
+
+
+def param_time(name: str, upper: float | None = None) -> float:
+    """A time in seconds from the query string: finite, 0 or more, at most `upper` (else 0 and a note)."""
+    raw = st.query_params.get(name)
+    if raw in (None, ""):
+        return 0.0
+    try:
+        t = float(raw)
+    except ValueError:
+        t = math.nan
+    limit = upper if upper is not None and upper > 0 else MAX_TIME_S
+    if not math.isfinite(t) or not 0.0 <= t <= limit:
+        st.warning(f"`{name}={raw[:20]}` is not a time in this video (0 to {limit:.0f} s); starting at 0.")
+        return 0.0
+    return t
 
 
 def watch_entries(session: Session) -> list[Watchlist]:

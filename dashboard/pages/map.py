@@ -5,7 +5,15 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import config, queries
-from dashboard.pages._ui import date_range, db, map_points, show_map, watch_entries
+from dashboard.pages._ui import (
+    MAX_TEXT,
+    date_range,
+    db,
+    map_points,
+    param_text,
+    show_map,
+    watch_entries,
+)
 
 st.title("Map")
 
@@ -13,7 +21,8 @@ with db() as s:
     entries = watch_entries(s)
     d_from, d_to = date_range("map", clock="UTC date of each sighting")
     c1, c2 = st.columns(2)
-    text = c1.text_input("Plate", value=st.query_params.get("text", ""), key="map_text").strip()
+    text = c1.text_input("Plate", value=param_text("text"), key="map_text",
+                     max_chars=MAX_TEXT).strip()
     trip_ids = [t["trip_id"] for t in queries.trips(s)]
     trip = c2.selectbox("Trip", [None, *trip_ids], format_func=lambda t: "all trips" if t is None else t,
                         key="map_trip")

@@ -8,11 +8,13 @@ import streamlit as st
 from dashboard import queries
 from dashboard.fuzzy import normalize
 from dashboard.pages._ui import (
+    MAX_TEXT,
     db,
     fmt_conf,
     link,
     map_points,
     mark,
+    param_text,
     show_image,
     show_map,
     watch_entries,
@@ -21,12 +23,14 @@ from dashboard.pages._ui import (
 st.title("Plate")
 
 with db() as s:
-    text = st.query_params.get("text")
+    text = param_text("text")
     plate_id = st.query_params.get("plate_id")
     if plate_id and not text:
-        p = queries.get_plate(s, plate_id)
-        text = p["text"] if p else None
-    text = st.text_input("Plate text", value=text or "", key="plate_text").strip()
+        p = queries.get_plate(s, plate_id) if len(plate_id) <= 200 else None
+        if p is None:
+            st.warning(f"No plate {plate_id[:60]!r} in the database (a link from an older database?).")
+        text = p["text"] if p else ""
+    text = st.text_input("Plate text", value=text, key="plate_text", max_chars=MAX_TEXT).strip()
     if not text:
         st.info("Enter a plate text, or open one from Search, a video or the home page.")
         st.stop()
@@ -64,12 +68,14 @@ with db() as s:
 
     st.subheader("Timeline")
     st.dataframe(pd.DataFrame([{
-        "seen (camera)": r["seen_at"], "UTC": r["time_utc"], "trip": r["trip_id"],
+        "seen (camera)": r["seen_at"], "UTC": r["time_utc"] or "", "trip": r["trip_id"] or "",
         "video": link("video", video_id=r["video_id"], t=r["frame_s"]), "frame s": r["frame_s"],
-        "read": r["text"], "confidence": r["confidence"],
+        "read": r["text"] or "(not read)", "confidence": r["confidence"],
     } for r in timeline]), hide_index=True, column_config={
         "video": st.column_config.LinkColumn(display_text=r"video_id=([^&]*)"),
-        "confidence": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f"),
+        # Neutral: the theme's primary red at 1.00 said "bad" where the maps' red means low.
+        "confidence": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f",
+                                                      color="blue"),
     })
     for vid in sorted(videos)[:20]:
         first = min(r["frame_s"] for r in timeline if r["video_id"] == vid)

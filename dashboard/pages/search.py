@@ -6,7 +6,16 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import queries
-from dashboard.pages._ui import date_range, db, fmt_conf, link, mark, watch_entries
+from dashboard.pages._ui import (
+    MAX_TEXT,
+    date_range,
+    db,
+    fmt_conf,
+    link,
+    mark,
+    param_text,
+    watch_entries,
+)
 
 MATCH = {0: "exact", 1: "OCR-equivalent", 2: "one off", 3: "wildcard"}
 
@@ -16,7 +25,7 @@ st.caption("`?` one character, `*` any run. Without wildcards, OCR confusions "
 
 with db() as s:
     entries = watch_entries(s)
-    q = st.text_input("Plate text", value=st.query_params.get("q", ""), key="search_q").strip()
+    q = st.text_input("Plate text", value=param_text("q"), key="search_q", max_chars=MAX_TEXT).strip()
     fuzzy = st.toggle("Near matches (one character off)", value=True, key="search_fuzzy")
     with st.expander("Filters"):
         d_from, d_to = date_range("search")
@@ -35,6 +44,9 @@ with db() as s:
             bbox = queries.BBox(south, west, north, east)
     if not q:
         st.info("Type a plate text to search.")
+        st.stop()
+    if sum(ch.isalnum() for ch in q) < 2:
+        st.warning(f"{q!r} is too broad: give at least 2 letters or digits (`?` and `*` fill the rest).")
         st.stop()
     filters = queries.SearchFilters(d_from, d_to, float(min_conf), trip, bbox)
     rows = queries.search_plates(s, q, filters, fuzzy=fuzzy)

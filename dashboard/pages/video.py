@@ -12,6 +12,8 @@ from dashboard.pages._ui import (
     link,
     map_points,
     mark,
+    param_text,
+    param_time,
     show_image,
     show_map,
     show_video,
@@ -20,7 +22,7 @@ from dashboard.pages._ui import (
 
 st.title("Video")
 
-video_id = st.query_params.get("video_id")
+video_id = param_text("video_id") or None
 with db() as s:
     if not video_id:
         recent = queries.list_videos(s, limit=1)
@@ -46,10 +48,7 @@ with db() as s:
         st.caption(f"GPS: {v['gps_note']}")
 
     sightings = queries.video_sightings(s, video_id)
-    try:
-        t0 = float(st.query_params.get("t", 0) or 0)
-    except ValueError:
-        t0 = 0.0
+    t0 = param_time("t", v["duration_s"])
     options = [None, *range(len(sightings))]
     choice = st.selectbox(
         "Start playback at a sighting", options,
