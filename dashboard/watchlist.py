@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from sqlmodel import Field, Session, SQLModel, select
@@ -62,6 +62,17 @@ def match(text: str | None, entries: Iterable[Watchlist]) -> tuple[Watchlist, in
         if c <= 2 and (best is None or c < best[1]):
             best = (e, c)
     return best
+
+
+def matcher(session: Session) -> Callable[[str], tuple[str, str, int] | None]:
+    """The watchlist as finalize's alerts see it: the same rule as the pages' marks."""
+    entries = list_entries(session)
+
+    def hit(text: str) -> tuple[str, str, int] | None:
+        m = match(text, entries)
+        return (m[0].text, m[0].label, m[1]) if m else None
+
+    return hit
 
 
 def badge(text: str | None, entries: Iterable[Watchlist]) -> str:

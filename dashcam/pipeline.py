@@ -14,11 +14,18 @@ from pathlib import Path
 
 from sqlmodel import select
 
+from dashboard import watchlist
 from dashcam.settings import Settings
 from models.db import session_scope, upgrade
 from models.tables import Stage, Video
 from tasks.archive import run_archive, run_cleanup
-from tasks.finalize import apply_bundle, load_bundle, mark_processed, set_archived
+from tasks.finalize import (
+    apply_bundle,
+    load_bundle,
+    mark_processed,
+    send_watchlist_alerts,
+    set_archived,
+)
 from tasks.heavy import run_heavy
 from tasks.ingest import record_video, refresh_if_replaced
 
@@ -78,6 +85,9 @@ def process_clip(settings: Settings, rel: str) -> Outcome:
         with session_scope(url) as session:
             mark_processed(session, vid)
             stage = apply_bundle(session, vid, manifest, det, settings).stage
+        if stage == Stage.finalized:  # committed: now its watchlist hits
+            # No Prefect run here, so no event: the configured services only.
+            send_watchlist_alerts(settings, vid, watchlist.matcher, lambda event, resource, payload: None)
     if stage == Stage.finalized:
         run_archive(settings, vid)
         with session_scope(url) as session:

@@ -233,6 +233,18 @@ class Settings(BaseSettings):
     media_base_url: str | None = Field(
         None, description="Where browsers fetch archive media; unset: read from the archive volume."
     )
+    dashboard_url: str | None = Field(
+        None,
+        description="How the household opens the dashboard (e.g. https://dashcam.home), for the "
+        "links in alerts; unset: alerts carry no link.",
+    )
+
+    # --- alerts ---
+    alert_urls: SecretStr | None = Field(
+        None,
+        description="apprise URLs, comma or space separated (ntfy://, tgram://, mailto://, json://, "
+        "hassio://...): where watchlist hits are sent. Unset: only the Prefect event.",
+    )
 
     # --- trips ---
     harsh_brake_mps2: float = Field(
@@ -348,12 +360,17 @@ class Settings(BaseSettings):
             )
         return env
 
+    def alert_url_list(self) -> list[str]:
+        raw = self.alert_urls.get_secret_value() if self.alert_urls else ""
+        return [u for u in raw.replace(",", " ").split() if u]
+
     def secrets(self) -> list[str]:
         """Every credential in these settings, for scrubbing and for tests that grep logs."""
         out = [
             s.get_secret_value() for s in (self.prefect_api_auth, self.prefect_database_url) if s
         ]
         out += [p for p in (_url_password(self.database_url),) if p]
+        out += self.alert_url_list()  # they carry tokens and passwords
         if self.prefect_api_auth is not None:
             out.append(self.prefect_api_auth.get_secret_value().partition(":")[2])
         return [s for s in out if s]

@@ -2,11 +2,12 @@
 
 from prefect import flow, get_run_logger
 
+from dashboard import watchlist
 from dashcam.settings import get_settings
 from flows._handoff import publish
 from models.db import check_current, session_scope
 from models.tables import Stage
-from tasks.finalize import apply_bundle, load_bundle, mark_processed
+from tasks.finalize import apply_bundle, load_bundle, mark_processed, send_watchlist_alerts
 
 
 @flow(name="finalize", retries=1, retry_delay_seconds=10)
@@ -22,5 +23,19 @@ def finalize(video_id: str) -> dict:
     if result.stage == Stage.failed:
         get_run_logger().warning("video %s failed: %s", video_id, result.error)
         return {"stage": result.stage, "error": result.error}
+    # Before the handoff: a crash after it would leave no finalize run to send them.
+    sent = send_watchlist_alerts(settings, video_id, watchlist.matcher, _emit)
+    if sent.sent or sent.pending or sent.failed:
+        get_run_logger().info(
+            "watchlist alerts for %s: %d sent, %d to retry, %d given up",
+            video_id, sent.sent, sent.pending, sent.failed,
+        )  # fmt: skip
     publish("archive", {"video_id": video_id}, f"archive:{video_id}")
     return {"stage": result.stage}
+
+
+def _emit(event: str, resource: dict, payload: dict) -> None:
+    """The Prefect event of a watchlist hit (users build automations on it)."""
+    from prefect.events import emit_event
+
+    emit_event(event=event, resource=resource, payload=payload)

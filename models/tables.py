@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from pydantic import NaiveDatetime
-from sqlalchemy import BigInteger, Column, Index, Integer, Text
+from sqlalchemy import BigInteger, Column, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 # 64-bit where PostgreSQL needs it; SQLite's INTEGER is 64-bit already (and its migrations made
@@ -189,4 +189,27 @@ class Frame(SQLModel, table=True):
 
 
 # Tables whose rows belong to one video and are replaced as a whole when it is finalized again.
+class Alert(SQLModel, table=True):
+    """A watchlist hit: one per plate text per video, sent once (tasks/alerts.py).
+
+    Not one of the video's replaceable rows: a finalize rerun keeps it, so nothing is sent twice.
+    """
+
+    __table_args__ = (UniqueConstraint("video_id", "text", name="uq_alert_video_text"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    video_id: str = Field(foreign_key="video.video_id", index=True)
+    text: str = Field(description="the plate text seen")
+    plate_id: str | None = Field(default=None, description="the plate row when it was queued")
+    watch_text: str = Field(description="the watchlist entry it matched")
+    label: str = ""
+    closeness: int = Field(description="0 exact, 1 OCR-equivalent, 2 one character off")
+    state: str = Field(default="pending", index=True, description="pending, sent or failed")
+    attempts: int = 0
+    error: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    evented_at: datetime | None = Field(default=None, description="when its Prefect event went out")
+    sent_at: datetime | None = None
+
+
 PER_VIDEO_TABLES = (Frame, Sighting, Plate, GpsPoint)

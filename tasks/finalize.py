@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlmodel import Session, delete, select
 
@@ -22,7 +24,7 @@ from models.tables import (
     Video,
     utcnow,
 )
-from tasks import bundle, trips
+from tasks import alerts, bundle, trips
 from tasks.trips import Point
 
 log = logging.getLogger(__name__)
@@ -229,3 +231,30 @@ def set_archived(session: Session, video_id: str) -> Video:
         video.updated_at = utcnow()
         session.add(video)
     return video
+
+
+def send_watchlist_alerts(
+    settings: Settings,
+    video_id: str,
+    matcher_for: Callable[[Session], alerts.Matcher],
+    emit: alerts.Emit,
+) -> alerts.SendResult:
+    """After the commit: the video's watchlist hits, each sent once (tasks/alerts.py)."""
+
+    def crop_of(plate: Plate) -> Path | None:
+        # Before archive the crop is in the bundle (plate_crops/); on a late rerun, in the archive.
+        if not plate.best_crop:
+            return None
+        name = plate.best_crop.rsplit("/", 1)[-1]
+        for volume, rel in (("work", f"{video_id}/plate_crops/{name}"), ("archive", plate.best_crop)):
+            try:
+                path = settings.resolve(volume, rel)
+            except (ValueError, AssertionError):
+                continue
+            if path.is_file():
+                return path
+        return None
+
+    cfg = alerts.AlertConfig(urls=settings.alert_url_list(), dashboard_url=settings.dashboard_url)
+    assert settings.database_url is not None
+    return alerts.run_alerts(settings.database_url, video_id, cfg, matcher_for, emit, crop_of)

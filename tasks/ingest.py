@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from dashcam.settings import Settings
-from models.tables import PER_VIDEO_TABLES, SeenFile, Stage, Trip, Video, utcnow
+from models.tables import PER_VIDEO_TABLES, Alert, SeenFile, Stage, Trip, Video, utcnow
 from tasks.media import MediaError, VideoInfo, probe
 from tasks.naming import parse_clip_name
 
@@ -108,7 +108,7 @@ def refresh_if_replaced(session: Session, video: Video | None, size: int) -> Vid
 
 def forget_video(session: Session, video: Video) -> None:
     """Drop a failed video's rows so a replaced file is ingested afresh."""
-    for table in PER_VIDEO_TABLES:
+    for table in (*PER_VIDEO_TABLES, Alert):
         for row in session.exec(select(table).where(table.video_id == video.video_id)):
             session.delete(row)
     session.delete(video)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -112,14 +115,48 @@ def running_stack(tmp: Path, **overrides: object) -> Iterator:
         os.environ.update(saved)
 
 
+class Receiver:
+    """An HTTP endpoint like a household's webhook: records every JSON body posted to it."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.posts: list[dict] = []
+        self.status = status
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                outer.posts.append(json.loads(body))
+                self.send_response(outer.status)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.url = f"json://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory):
+def alert_receiver() -> Iterator[Receiver]:
+    """The household's webhook for the shared stack: its watchlist alerts land here."""
+    r = Receiver()
+    yield r
+    r.close()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, alert_receiver: Receiver):
     """One real stack shared by the end-to-end and crash tests (each uses its own trip folders and
     video ids). Its `fault_hold_dir` lets a crash test hold a stage of one video mid-way."""
     root = tmp_path_factory.mktemp("stack")
     (root / "faults").mkdir()
     (root / "data").mkdir()
-    with running_stack(root / "data", fault_hold_dir=root / "faults") as st:
+    with running_stack(root / "data", fault_hold_dir=root / "faults", alert_urls=alert_receiver.url) as st:
         yield st
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from dashboard.watchlist import add_entry
 from dashcam.status import status_report
 from models.db import session_scope
 from models.tables import Plate, Sighting, Video
@@ -21,6 +22,7 @@ from tests.conftest import (
     SHARED_DATA,
     ffprobe_height,
     ingest_now,
+    prefect_client,
     runs_by_flow,
     shared,
     start_ingest,
@@ -60,8 +62,10 @@ def assert_each_stage_ran_once(settings, video_ids: list[str]) -> None:
         assert n == 1, f"{flow_name} ran {n} times for {vid}"
 
 
-def test_clips_reach_archived(stack, tmp_path: Path) -> None:
+def test_clips_reach_archived(stack, alert_receiver, tmp_path: Path) -> None:
     s = stack.settings
+    with session_scope(s.database_url) as session:  # the household watches one of the plates
+        add_entry(session, "KA12BCD", "neighbour's van")
     raw = s.volume_root("raw")
     texts = {"2024_0601_083000_00001F.MP4": "KA12BCD", "2024_0601_083100_00002F.MP4": "MH04XY9"}
     (raw / "trip-synth").mkdir(parents=True)
@@ -99,6 +103,15 @@ def test_clips_reach_archived(stack, tmp_path: Path) -> None:
             assert ffprobe_height(archive / v.video_id / "video_lowres.mp4") == min(720, v.height)
         ids = [v.video_id for v in session.exec(select(Video).where(Video.stage == "archived", Video.path.like("trip-%")))]
     assert_each_stage_ran_once(s, ids)
+
+    # The watched plate: one notification (finalize ran on the main server's worker), and the
+    # Prefect event users can build automations on.
+    hits = [p for p in alert_receiver.posts if "KA12BCD" in p["title"]]
+    assert len(hits) == 1 and "neighbour's van" in hits[0]["title"] and hits[0]["attachments"], hits
+    with prefect_client(s) as c:
+        page = c.request("POST", "/events/filter",
+                         json={"filter": {"event": {"name": ["dashcam.watchlist.hit"]}}, "limit": 50}).json()
+    assert [e["payload"]["text"] for e in page["events"]] == ["KA12BCD"], page["events"]
 
 
 def test_schedules_follow_the_settings(stack) -> None:
