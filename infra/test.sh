@@ -21,6 +21,6 @@ fi
 .venv/bin/ruff check .
 # Two workers: the end-to-end tests spend much of their time waiting on real clocks (heartbeats,
 # crash detection), so the short modules run beside them. Each module stays on one worker
-# (tests/conftest.py groups them; the two long groups start first). The slowest tests are
+# (tests/conftest.py's scheduler groups them; the two long groups start first). The slowest tests are
 # printed at the end: where CI time goes.
 .venv/bin/python -m pytest -n "${DASHCAM_TEST_WORKERS:-2}" --dist loadgroup --no-loadscope-reorder --durations=25 "$@"

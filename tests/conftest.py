@@ -29,14 +29,31 @@ GROUPS = {"test_e2e": "stack", "test_crash": "stack"}
 LONG_FIRST = ("stack", "test_multihost")
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    def group(item: pytest.Item) -> str:
-        module = item.nodeid.split("::")[0].rsplit("/", 1)[-1].removesuffix(".py")
-        return GROUPS.get(module, module)
+def group_of(nodeid: str) -> str:
+    module = nodeid.split("::")[0].rsplit("/", 1)[-1].removesuffix(".py")
+    return GROUPS.get(module, module)
 
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(group(item)))
-    items.sort(key=lambda i: LONG_FIRST.index(g) if (g := group(i)) in LONG_FIRST else len(LONG_FIRST))
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        g = group_of(item.nodeid)
+        return LONG_FIRST.index(g) if g in LONG_FIRST else len(LONG_FIRST)
+
+    items.sort(key=rank)  # stable: within a group, the files' own order
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """Units of work by `group_of` (xdist's own `xdist_group` marks are lost on pytest 9.2,
+    whose node ids can no longer be rewritten)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByGroup(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return group_of(nodeid)
+
+    return ByGroup(config, log)
 
 
 def shared(rel: str) -> Path:
