@@ -5,9 +5,12 @@ from __future__ import annotations
 from dashcam.settings import Settings
 
 _settings = Settings()
-# Raster tile URL template for the maps, e.g. http://tiles.lan/{z}/{x}/{y}.png. Unset: no base
-# map at all (map_style=None), so maps work offline and nothing is fetched from the internet.
-MAP_TILE_URL: str | None = _settings.map_tile_url
+# Raster tile URL template for the maps (OpenStreetMap's by default; http://tiles.lan/{z}/{x}/{y}.png
+# for your own). None ("none" in the setting): no basemap, nothing fetched from the internet.
+MAP_TILE_URL: str | None = (
+    None if _settings.map_tile_url.strip().lower() in ("", "none") else _settings.map_tile_url
+)
+MAP_ATTRIBUTION: str = _settings.map_attribution
 # Where the browser can fetch archive media directly (a web server over the archive volume).
 # Unset: the dashboard reads files from the archive volume itself.
 MEDIA_BASE_URL: str | None = _settings.media_base_url

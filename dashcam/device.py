@@ -37,7 +37,8 @@ def prefect_bin() -> str:
 
 
 def worker_args(settings: Settings, device: str, limit: int | None = None) -> list[str]:
-    """`prefect worker start` for DEVICE's pool; workhorses run `workhorse_concurrency` at once.
+    """`prefect worker start` for DEVICE's pool; workhorses run `workhorse_concurrency` at once,
+    the other devices `device_concurrency`.
 
     The worker's name carries the host (`workhorse-gpu1`), so two workhorses on one pool are
     told apart in the UI and in logs.
@@ -55,10 +56,9 @@ def worker_args(settings: Settings, device: str, limit: int | None = None) -> li
         "--name",
         f"{device}-{settings.device_name}",
     ]
-    if limit is None and device == "workhorse":
-        limit = settings.workhorse_concurrency
-    if limit is not None:
-        args += ["--limit", str(limit)]
+    if limit is None:
+        limit = settings.workhorse_concurrency if device == "workhorse" else settings.device_concurrency
+    args += ["--limit", str(limit)]
     return args
 
 

@@ -82,6 +82,13 @@ class Settings(BaseSettings):
     workhorse_concurrency: int = Field(
         1, ge=1, description="Flow runs at once per workhorse worker (one per GPU)."
     )
+    device_concurrency: int = Field(
+        4,
+        ge=1,
+        description="Flow runs at once per worker of the other devices. Each run is a Python "
+        "process of its own: without a cap, a backlog started dozens at once on a 2-core main "
+        "server, none got far, and runs waiting to start were taken for crashed.",
+    )
 
     # --- schedules and liveness ---
     ingest_interval_s: int = Field(60, ge=1)
@@ -227,8 +234,13 @@ class Settings(BaseSettings):
     dashboard_address: str = Field(
         "127.0.0.1", description="Loopback unless you mean to serve the LAN."
     )
-    map_tile_url: str | None = Field(
-        None, description="Raster tiles {z}/{x}/{y}; unset: maps without a basemap (offline)."
+    map_tile_url: str = Field(
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        description="Raster tiles {z}/{x}/{y} the browser loads under the maps (OpenStreetMap's "
+        'standard tiles by default); "none": no basemap, the browser fetches nothing from outside.',
+    )
+    map_attribution: str = Field(
+        "© OpenStreetMap contributors", description="Shown on every map; say whose tiles they are."
     )
     media_base_url: str | None = Field(
         None, description="Where browsers fetch archive media; unset: read from the archive volume."

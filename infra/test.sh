@@ -19,8 +19,8 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends postgresql >/dev/null
 fi
 .venv/bin/ruff check .
-# Two workers: the end-to-end tests spend much of their time waiting on real clocks (heartbeats,
-# crash detection), so the short modules run beside them. Each module stays on one worker
-# (tests/conftest.py's scheduler groups them; the two long groups start first). The slowest tests are
-# printed at the end: where CI time goes.
+# Two workers: the real-stack tests (one after another on one worker) spend much of their time
+# waiting on real clocks (heartbeats, crash detection), so the short modules run beside them on
+# the other. tests/conftest.py's scheduler groups them. The slowest tests are printed at the end:
+# where CI time goes.
 .venv/bin/python -m pytest -n "${DASHCAM_TEST_WORKERS:-2}" --dist loadgroup --no-loadscope-reorder --durations=25 "$@"

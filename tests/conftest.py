@@ -22,11 +22,13 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 
 # Under pytest-xdist (`infra/test.sh` runs `-n 2 --dist loadgroup --no-loadscope-reorder`) each
-# module is one unit of work, so its module fixture (a Prefect server, a cluster) starts once; the
-# e2e and crash modules are one unit because they share the session's stack. The two long units
-# go first, one per worker, and the short modules fill in behind them.
-GROUPS = {"test_e2e": "stack", "test_crash": "stack"}
-LONG_FIRST = ("stack", "test_multihost")
+# module is one unit of work, so its module fixture (a Prefect server, a cluster) starts once.
+# The real-stack modules are one unit, run one after another on one worker, multi-host first
+# (its cluster is gone before the session's shared stack starts for the crash and e2e tests):
+# two stacks at once on CI's 2 cores started dozens of flow-run processes, runs waiting to start
+# were taken for crashed, and the suite fell over. The short modules run on the other worker.
+GROUPS = {"test_multihost": "stacks", "test_crash": "stacks", "test_e2e": "stacks"}
+LONG_FIRST = ("test_multihost", "test_crash", "test_e2e")
 
 
 def group_of(nodeid: str) -> str:
@@ -37,8 +39,8 @@ def group_of(nodeid: str) -> str:
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     def rank(item: pytest.Item) -> int:
-        g = group_of(item.nodeid)
-        return LONG_FIRST.index(g) if g in LONG_FIRST else len(LONG_FIRST)
+        module = item.nodeid.split("::")[0].rsplit("/", 1)[-1].removesuffix(".py")
+        return LONG_FIRST.index(module) if module in LONG_FIRST else len(LONG_FIRST)
 
     items.sort(key=rank)  # stable: within a group, the files' own order
 

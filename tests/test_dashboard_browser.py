@@ -6,8 +6,10 @@ import os
 import subprocess
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +29,13 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+@contextmanager
+def _streamlit(root: Path, **overrides: Any) -> Iterator[dict[str, Any]]:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium (infra/setup.sh does)")
     pytest.importorskip("playwright.sync_api", reason="pip install playwright (the python driver)")
-    root = tmp_path_factory.mktemp("browser")
     data = root / "data"
-    settings = Settings(data_dir=data)
+    settings = Settings(data_dir=data, **overrides)
     info = seed_demo(settings.database_url or "", settings.archive_root or data / "archive")
     port = free_port()
     log = (root / "streamlit.log").open("wb")
@@ -61,6 +62,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
 
 
 @pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The defaults: OpenStreetMap's tiles under the maps."""
+    with _streamlit(tmp_path_factory.mktemp("browser")) as info:
+        yield info
+
+
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
@@ -70,6 +78,13 @@ def browser() -> Iterator[Any]:
             profile, executable_path=CHROMIUM, headless=True, args=FLAGS,
             viewport={"width": 1280, "height": 900},
         )
+        png = _tile()
+
+        def tile(route: Any) -> None:  # the machine has no internet: a grey tile, and a note
+            TILES_ASKED.append(route.request.url)
+            route.fulfill(status=200, content_type="image/png", body=png)
+
+        ctx.route(OSM_TILES, tile)
         yield ctx
         ctx.close()
 
@@ -134,3 +149,49 @@ def test_every_page_in_chromium(server: dict[str, Any], browser: Any) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= 400
     page.close()
     print(f"screenshots in {SHOTS}")
+
+
+OSM_TILES = "https://tile.openstreetmap.org/**"
+TILES_ASKED: list[str] = []
+
+
+def _tile() -> bytes:
+    """What the tile server answers in the test (this machine has no internet): a grey tile."""
+    import cv2
+    import numpy as np
+
+    return cv2.imencode(".png", np.full((256, 256, 3), 210, np.uint8))[1].tobytes()
+
+
+def test_maps_load_openstreetmap_tiles_with_attribution(server: dict[str, Any], browser: Any) -> None:
+    TILES_ASKED.clear()
+    page = _open(browser, f"{server['url']}/map", "map-tiles", "located sighting")
+    page.locator("canvas").first.wait_for(state="attached", timeout=30_000)
+    wait_for(lambda: TILES_ASKED, 30, "the browser to ask for map tiles", every=0.5)
+    assert page.get_by_text("OpenStreetMap contributors").count(), "the tiles' attribution is shown"
+    page.close()
+    assert all(u.endswith(".png") and u.count("/") >= 5 for u in TILES_ASKED), TILES_ASKED[:3]
+
+
+def test_offline_install_fetches_nothing_from_outside(tmp_path: Path, browser: Any) -> None:
+    """DASHCAM_MAP_TILE_URL=none: every page, maps included, asks only the dashboard itself."""
+    requests: list[str] = []
+
+    def record(request: Any) -> None:
+        requests.append(request.url)
+
+    browser.on("request", record)
+    with _streamlit(tmp_path, map_tile_url="none") as info:
+        base = info["url"]
+        vid = info["videos"][0]
+        for path, expect in (("/map", "located sighting"), (f"/video?video_id={vid}", "Route and sightings"),
+                             ("/plate?text=AB123CD", "Timeline"), ("/", "Pipeline health")):
+            page = _open(browser, base + path, "offline" + path.split("?")[0].replace("/", "-"), expect)
+            if path != "/":
+                page.locator("canvas").first.wait_for(state="attached", timeout=30_000)
+            time.sleep(1)  # a map's style and tiles load after its canvas
+            page.close()
+    browser.remove_listener("request", record)
+    outside = sorted({u for u in requests if urllib.parse.urlsplit(u).hostname not in ("127.0.0.1", None)
+                      and not u.startswith(("data:", "blob:"))})
+    assert requests and outside == [], outside

@@ -310,7 +310,7 @@ def test_worker_args_follow_the_settings(tmp_path: Path) -> None:
     ]
     assert Path(args[0]).name.startswith("prefect")
     assert worker_args(s, "workhorse", limit=1)[-2:] == ["--limit", "1"]
-    assert "--limit" not in worker_args(s, "shed-nas")
+    assert worker_args(s, "shed-nas")[-2:] == ["--limit", "4"]  # device_concurrency
     with pytest.raises(ValueError, match="unknown device"):
         worker_args(s, "toaster")
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import pydeck as pdk
 import streamlit as st
@@ -137,15 +138,26 @@ def confidence_colour(c: float | None) -> list[int]:
     return [int(230 * (1 - c)), int(60 + 160 * c), 60, 210]
 
 
-def map_style() -> Any:
-    """None (no base map, offline) unless a raster tile URL is configured."""
-    if not config.MAP_TILE_URL:
-        return None
-    return {
-        "version": 8,
-        "sources": {"tiles": {"type": "raster", "tiles": [config.MAP_TILE_URL], "tileSize": 256}},
-        "layers": [{"id": "tiles", "type": "raster", "source": "tiles"}],
-    }
+_BLANK_STYLE: dict[str, Any] = {"version": 8, "sources": {}, "layers": [
+    {"id": "background", "type": "background", "paint": {"background-color": "#eef1f4"}},
+]}
+
+
+def map_style() -> str:
+    """The maps' MapLibre style as a data: URL: the configured raster tiles with their
+    attribution, or a plain background that fetches nothing.
+
+    A string, not an inline style object: Streamlit's map component calls string methods on it
+    (an object left the map blank). And never None: then pydeck and Streamlit load CARTO's style
+    from the internet, which an offline install must not do.
+    """
+    style = _BLANK_STYLE
+    if config.MAP_TILE_URL:
+        style = {"version": 8, "sources": {"tiles": {
+            "type": "raster", "tiles": [config.MAP_TILE_URL], "tileSize": 256,
+            "attribution": config.MAP_ATTRIBUTION, "maxzoom": 19,
+        }}, "layers": [{"id": "tiles", "type": "raster", "source": "tiles"}]}
+    return "data:application/json;charset=utf-8," + quote(json.dumps(style, separators=(",", ":")))
 
 
 def show_map(
@@ -169,6 +181,15 @@ def show_map(
         layers.append(pdk.Layer(
             "PathLayer", data=[{"path": p} for p in paths], get_path="path",
             get_color=[30, 110, 220, 200], width_min_pixels=3,
+        ))
+        # Where each route starts (white) and ends (black): a line alone has no direction.
+        ends = [{"lon": p[i][0], "lat": p[i][1], "colour": c, "label": label}
+                for p in paths if p
+                for i, c, label in ((0, [255, 255, 255, 255], "start"), (-1, [20, 20, 20, 255], "end"))]
+        layers.append(pdk.Layer(
+            "ScatterplotLayer", data=ends, get_position=["lon", "lat"], get_fill_color="colour",
+            get_radius=8, radius_min_pixels=5, radius_max_pixels=9, stroked=True,
+            get_line_color=[30, 110, 220, 255], line_width_min_pixels=2, pickable=True,
         ))
     if points:
         layers.append(pdk.Layer(
