@@ -82,7 +82,9 @@ def browser() -> Iterator[Any]:
 
         def tile(route: Any) -> None:  # the machine has no internet: a grey tile, and a note
             TILES_ASKED.append(route.request.url)
-            route.fulfill(status=200, content_type="image/png", body=png)
+            # no-store: a cached tile would skip this handler on the next page
+            route.fulfill(status=200, content_type="image/png", body=png,
+                          headers={"Cache-Control": "no-store"})
 
         ctx.route(OSM_TILES, tile)
         yield ctx
@@ -167,7 +169,7 @@ def test_maps_load_openstreetmap_tiles_with_attribution(server: dict[str, Any], 
     TILES_ASKED.clear()
     page = _open(browser, f"{server['url']}/map", "map-tiles", "located sighting")
     page.locator("canvas").first.wait_for(state="attached", timeout=30_000)
-    wait_for(lambda: TILES_ASKED, 30, "the browser to ask for map tiles", every=0.5)
+    wait_for(lambda: TILES_ASKED, 90, "the browser to ask for map tiles", every=0.5)  # CI is slow
     assert page.get_by_text("OpenStreetMap contributors").count(), "the tiles' attribution is shown"
     page.close()
     assert all(u.endswith(".png") and u.count("/") >= 5 for u in TILES_ASKED), TILES_ASKED[:3]
