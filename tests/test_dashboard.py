@@ -263,6 +263,29 @@ def test_bad_addresses_get_a_clear_message(env: dict[str, Any]) -> None:
     assert at.text_input(key="search_q").max_chars == 32
 
 
+def test_maps_carry_openstreetmap_tiles_or_nothing(env: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The style handed to every map: OSM's tiles with their attribution by default; with
+    DASHCAM_MAP_TILE_URL=none, a style with no source at all (the browser test proves that such
+    a page fetches nothing from outside)."""
+    import json
+    from urllib.parse import unquote
+
+    from dashboard import config
+    from dashboard.pages import _ui
+
+    def style_of(url: str) -> dict:
+        assert url.startswith("data:application/json"), url[:60]  # never a URL to fetch
+        return json.loads(unquote(url.split(",", 1)[1]))
+
+    at = _app("map")
+    spec = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    tiles = style_of(spec["mapStyle"])["sources"]["tiles"]
+    assert tiles["tiles"] == ["https://tile.openstreetmap.org/{z}/{x}/{y}.png"]
+    assert tiles["attribution"] == "© OpenStreetMap contributors"
+    monkeypatch.setattr(config, "MAP_TILE_URL", None)
+    assert style_of(_ui.map_style())["sources"] == {}
+
+
 def test_map_page(env: dict[str, Any]) -> None:
     at = _app("map")
     assert at.get("deck_gl_json_chart")
