@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +20,7 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from dashcam.settings import Settings
+from models.db import session_scope
 from models.tables import PER_VIDEO_TABLES, Alert, SeenFile, Stage, Trip, Video, utcnow
 from tasks.media import MediaError, VideoInfo, probe
 from tasks.naming import parse_clip_name
@@ -92,6 +94,29 @@ def scan(settings: Settings, session: Session, now: datetime | None = None) -> I
             result.failed.append((rel, video.error or ""))
         else:
             result.new.append(NewVideo(video.video_id, rel))
+    return result
+
+
+# A clip seen for the first time counts as complete only when a second look, stable_seconds later,
+# finds it unchanged. Up to this long, the second look is taken in the same run instead of a whole
+# schedule interval later (a clip copied in is then ingested by one run, not two).
+SECOND_LOOK_MAX_S = 30.0
+
+
+def scan_twice(settings: Settings, before_second_look: Callable[[int], None] = lambda n: None) -> IngestResult:
+    """An ingest pass, and when files are waiting a second one `stable_seconds` later; each pass
+    commits in its own transaction (the caller publishes after)."""
+    assert settings.database_url is not None
+    with session_scope(settings.database_url) as session:
+        result = scan(settings, session)
+    if result.waiting and settings.stable_seconds <= SECOND_LOOK_MAX_S:
+        before_second_look(len(result.waiting))
+        time.sleep(settings.stable_seconds)
+        with session_scope(settings.database_url) as session:
+            again = scan(settings, session)
+        result.new += again.new
+        result.failed += again.failed
+        result.waiting = again.waiting
     return result
 
 

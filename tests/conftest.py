@@ -31,15 +31,18 @@ GROUPS = {"test_multihost": "stacks", "test_crash": "stacks", "test_e2e": "stack
 LONG_FIRST = ("test_multihost", "test_crash", "test_e2e")
 
 
+def module_of(nodeid: str) -> str:
+    return nodeid.split("::")[0].rsplit("/", 1)[-1].removesuffix(".py")
+
+
 def group_of(nodeid: str) -> str:
-    module = nodeid.split("::")[0].rsplit("/", 1)[-1].removesuffix(".py")
-    return GROUPS.get(module, module)
+    return GROUPS.get(module_of(nodeid), module_of(nodeid))
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     def rank(item: pytest.Item) -> int:
-        module = item.nodeid.split("::")[0].rsplit("/", 1)[-1].removesuffix(".py")
+        module = module_of(item.nodeid)
         return LONG_FIRST.index(module) if module in LONG_FIRST else len(LONG_FIRST)
 
     items.sort(key=rank)  # stable: within a group, the files' own order

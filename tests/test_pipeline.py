@@ -22,7 +22,7 @@ from tasks.archive import is_archived, run_archive, run_cleanup
 from tasks.finalize import apply_bundle, load_bundle
 from tasks.grouping import Observation, group_reads
 from tasks.heavy import run_heavy
-from tasks.ingest import scan
+from tasks.ingest import scan, scan_twice
 from tasks.synthetic import render_plate_clip
 from tests.conftest import ffprobe_height, shared
 
@@ -69,6 +69,18 @@ def test_migrations_match_the_models(settings: Settings) -> None:
         warnings.simplefilter("ignore")  # SQLite cannot reflect the expression index: expected
         ctx = MigrationContext.configure(conn, opts={"include_object": include_object})
         assert compare_metadata(ctx, SQLModel.metadata) == []
+
+
+def test_one_ingest_run_takes_its_second_look(settings: Settings, plate_clip: Path) -> None:
+    """A clip copied in is ingested by one run: the second look comes stable_seconds later, in
+    the same run, not a schedule interval later."""
+    settings = settings.model_copy(update={"stable_seconds": 0.5})
+    upgrade(settings.database_url)
+    (settings.raw_root / "t").mkdir(parents=True)
+    shutil.copyfile(plate_clip, settings.raw_root / "t" / plate_clip.name)
+    looks: list[int] = []
+    r = scan_twice(settings, looks.append)
+    assert looks == [1] and [n.path for n in r.new] == [f"t/{plate_clip.name}"] and not r.waiting
 
 
 def test_ingest_waits_for_growing_files_and_fails_bad_ones(settings: Settings, plate_clip: Path) -> None:
