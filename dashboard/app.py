@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 st.set_page_config(page_title="dashcam", page_icon="🚗", layout="wide")
+# Our own script, not user input: makes Back skip a phantom entry of in-app navigation.
+st.html(f"<script>{(Path(__file__).parent / 'history.js').read_text()}</script>",
+        unsafe_allow_javascript=True)
 
 # url_path names are the links the pages build ("video?video_id=...").
 PAGES = [

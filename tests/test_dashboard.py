@@ -169,7 +169,7 @@ def test_watchlist_add_relabel_remove_and_near_match(session: Session) -> None:
 # --------------------------------------------------------------------------- pages (AppTest)
 
 
-def _app(page: str | None = None, **params: str) -> Any:
+def _app(page: str | None = None, /, **params: str) -> Any:
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
@@ -336,3 +336,80 @@ def test_every_page_says_when_the_db_is_down(tmp_path: Path, monkeypatch: pytest
         at = _app(page)
         assert any("unreachable" in e.value for e in at.error), page
     assert not (tmp_path / "absent" / "dashcam.db").exists()  # the dashboard created nothing
+
+
+# --------------------------------------------------------------------------- links and URL state
+
+
+def _links(at: Any) -> list[tuple[str, str]]:
+    return [(link.proto.page, link.proto.query_string) for link in at.get("page_link")]
+
+
+def test_links_stay_in_the_app_and_carry_their_parameters(env: dict[str, Any]) -> None:
+    """Every in-app link is an st.page_link (same tab, same session); no markdown link or
+    LinkColumn (both open a new tab) is left on any page."""
+    vid = env["videos"][0]
+    pages = {None: {}, "videos": {}, "video": {"video_id": vid}, "plate": {"text": "AB123CD"},
+             "map": {}, "search": {"q": "AB1*"}, "watchlist": {}}
+    for page, params in pages.items():
+        at = _app(page, **params)
+        assert not [m.value for m in at.markdown if "](" in m.value], page
+        for frame in at.dataframe:
+            assert "link" not in str(frame.proto.columns), page
+    assert ("plate", "text=AB123CD") in _links(_app())
+    video = _links(_app("video", video_id=vid))
+    assert ("videos", f"trip_id={env['trips'][0]}") in video
+    assert any(p == "plate" and q.startswith("text=") for p, q in video)
+    plate = _links(_app("plate", text="AB123CD"))
+    assert any(p == "video" and "sighting=" in q for p, q in plate)
+
+
+def test_search_state_round_trips_through_the_url(env: dict[str, Any]) -> None:
+    at = _app("search", q="AB1*", conf="0.5", fuzzy="0", trip=env["trips"][1])
+    assert at.text_input(key="search_q").value == "AB1*"
+    assert at.slider(key="search_conf").value == 0.5
+    assert at.toggle(key="search_fuzzy").value is False
+    assert at.selectbox(key="search_trip").value == env["trips"][1]
+    at.text_input(key="search_q").set_value("KXSOIZ6").run()
+    at.selectbox(key="search_trip").set_value("").run()  # "all trips" leaves the address
+    assert dict(at.query_params) == {"q": "KXSOIZ6", "fuzzy": "0", "conf": "0.5"}
+    assert "KX5O1ZG" in _text(at)
+
+
+@pytest.mark.parametrize(("params", "note"), [
+    ({"conf": "abc"}, "`conf` in the address is not a number from 0 to 1"),
+    ({"conf": "inf"}, "`conf` in the address is not a number from 0 to 1"),
+    ({"from": "2026-13-40"}, "`from` in the address is not a date"),
+    ({"trip": "no-such-trip"}, "`trip` in the address is not one of the choices here"),
+    ({"fuzzy": "maybe"}, "`fuzzy` in the address is not 0 or 1"),
+])
+def test_a_bad_address_value_is_ignored_with_a_note(env: dict[str, Any], params: dict, note: str) -> None:
+    at = _app("search", q="AB123CD", **params)  # _app asserts no exception
+    t = _text(at)
+    assert note in t and "AB123CD" in t
+
+
+def test_videos_paging_and_filters_in_the_url(env: dict[str, Any]) -> None:
+    at = _app("videos", trip_id=env["trips"][1], stage="archived")
+    assert at.selectbox(key="videos_trip").value == env["trips"][1]
+    t = _text(at)
+    assert env["videos"][2] in t and env["videos"][0] not in t
+    at = _app("videos", page="2")
+    assert "No videos on page 2." in _text(at)
+    assert [b.disabled for b in at.button if b.key in ("videos_prev", "videos_next")] == [False, True]
+
+
+def test_video_page_plays_from_the_sighting_in_the_address(env: dict[str, Any]) -> None:
+    from sqlmodel import select
+
+    from models.tables import Sighting
+
+    vid = env["videos"][0]
+    with Session(get_engine(env["url"])) as s:
+        sighting = s.exec(select(Sighting).where(Sighting.video_id == vid).order_by(Sighting.frame_s.desc())).first()
+    assert sighting is not None
+    at = _app("video", video_id=vid, sighting=str(sighting.id))
+    assert at.selectbox(key="video_start").value == sighting.id
+    assert at.get("video")[0].proto.start_time == int(sighting.frame_s)
+    at = _app("video", video_id=vid, sighting="999999")
+    assert "`sighting` in the address is not a sighting of this video" in _text(at)

@@ -1,8 +1,14 @@
-"""The dashboard in a real browser: `streamlit run` on loopback, every page in headless chromium."""
+"""The dashboard in a real browser: `streamlit run` on loopback, every page in headless Chromium
+at a desktop's and a phone's size, on the demo's seeded data.
+
+Waits are on concrete things (a text, a URL, a tile request, dots on the map), never fixed
+sleeps: CI's two loaded cores take from 1 to 20 s for the same page.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import tempfile
 import time
@@ -25,6 +31,10 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          # WebGL for the deck.gl maps without a GPU (software rendering, local only).
          "--enable-unsafe-swiftshader"]
+SIZES = {"desktop": (1400, 900), "phone": (390, 844)}
+WAIT_MS = 60_000  # one element on a loaded CI machine; a hit returns at once
+OSM_TILES = "https://tile.openstreetmap.org/**"
+SHOTS = Path(os.environ.get("DASHCAM_SCREENSHOTS") or tempfile.mkdtemp(prefix="dashcam-shots-"))
 
 pytestmark = pytest.mark.slow
 
@@ -63,98 +73,11 @@ def _streamlit(root: Path, **overrides: Any) -> Iterator[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """The defaults: OpenStreetMap's tiles under the maps."""
+    """The defaults: OpenStreetMap's tiles under the maps, open on loopback."""
     with _streamlit(tmp_path_factory.mktemp("browser")) as info:
         yield info
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    profile = tempfile.mkdtemp(prefix="chromium-profile-")
-    with sync_playwright() as pw:
-        ctx = pw.chromium.launch_persistent_context(
-            profile, executable_path=CHROMIUM, headless=True, args=FLAGS,
-            viewport={"width": 1280, "height": 900},
-        )
-        png = _tile()
-
-        def tile(route: Any) -> None:  # the machine has no internet: a grey tile, and a note
-            TILES_ASKED.append(route.request.url)
-            # no-store: a cached tile would skip this handler on the next page
-            route.fulfill(status=200, content_type="image/png", body=png,
-                          headers={"Cache-Control": "no-store"})
-
-        ctx.route(OSM_TILES, tile)
-        yield ctx
-        ctx.close()
-
-
-SHOTS = Path(os.environ.get("DASHCAM_SCREENSHOTS") or tempfile.mkdtemp(prefix="dashcam-shots-"))
-
-
-def _open(browser: Any, url: str, name: str, expect: str, width: int = 1280) -> Any:
-    page = browser.new_page()
-    page.set_viewport_size({"width": width, "height": 900})
-    page.goto(url, wait_until="domcontentloaded", timeout=30_000)
-    # Visible matches only: the data grid keeps hidden DOM copies of its cells.
-    page.get_by_text(expect, exact=False).filter(visible=True).first.wait_for(timeout=30_000)
-    # Let Streamlit finish the run (the status widget disappears when idle).
-    page.wait_for_function(
-        "!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000
-    )
-    time.sleep(0.5)
-    shot = SHOTS / f"{name}.png"
-    page.screenshot(path=str(shot), full_page=True)
-    print(f"screenshot: {shot}")
-    assert "Traceback" not in page.content()
-    return page
-
-
-def test_every_page_in_chromium(server: dict[str, Any], browser: Any) -> None:
-    base = server["url"]
-    vid = server["videos"][0]
-
-    page = _open(browser, f"{base}/", "home", "Pipeline health")
-    assert page.get_by_text("moov atom missing").count() or page.locator("[data-testid=stDataFrame]").count()
-    assert page.get_by_text("KX5O1ZG").count() or page.get_by_text("AB123CD").count()
-    page.close()
-
-    page = _open(browser, f"{base}/videos", "videos", vid)
-    page.close()
-
-    page = _open(browser, f"{base}/video?video_id={vid}&t=10", "video", "Route and sightings")
-    page.locator("video").first.wait_for(state="attached", timeout=30_000)
-    page.locator("canvas").first.wait_for(state="attached", timeout=30_000)
-    assert page.get_by_text("AB123CD").count() or page.get_by_text("KX5O1ZG").count()
-    page.close()
-
-    page = _open(browser, f"{base}/plate?text=AB123CD", "plate", "Timeline")
-    assert page.get_by_text("AB123CD").count()
-    page.locator("canvas").first.wait_for(state="attached", timeout=30_000)
-    page.close()
-
-    page = _open(browser, f"{base}/map", "map", "located sighting")
-    page.locator("canvas").first.wait_for(state="attached", timeout=30_000)
-    page.close()
-
-    page = _open(browser, f"{base}/search?q=KXSOIZ6", "search", "KX5O1ZG")
-    # The button comes after the result list: on a loaded machine the list can be there first.
-    page.get_by_text("Export CSV").first.wait_for(timeout=30_000)
-    page.close()
-
-    page = _open(browser, f"{base}/watchlist", "watchlist", "Watchlist")
-    page.close()
-
-    # Phone width: the plate page still shows its content, no horizontal scroll of the page.
-    page = _open(browser, f"{base}/plate?text=AB123CD", "plate-phone", "Timeline", width=390)
-    assert page.evaluate("document.documentElement.scrollWidth") <= 400
-    page.close()
-    print(f"screenshots in {SHOTS}")
-
-
-OSM_TILES = "https://tile.openstreetmap.org/**"
 TILES_ASKED: list[str] = []
 
 
@@ -166,8 +89,254 @@ def _tile() -> bytes:
     return cv2.imencode(".png", np.full((256, 256, 3), 210, np.uint8))[1].tobytes()
 
 
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    profile = tempfile.mkdtemp(prefix="chromium-profile-")
+    with sync_playwright() as pw:
+        ctx = pw.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, headless=True, args=FLAGS,
+            viewport={"width": 1400, "height": 900},
+        )
+        png = _tile()
+
+        def tile(route: Any) -> None:
+            TILES_ASKED.append(route.request.url)
+            # no-store: a cached tile would skip this handler on the next page
+            route.fulfill(status=200, content_type="image/png", body=png,
+                          headers={"Cache-Control": "no-store"})
+
+        ctx.route(OSM_TILES, tile)
+        ctx.set_default_timeout(WAIT_MS)
+        yield ctx
+        ctx.close()
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _idle(page: Any) -> None:
+    """Streamlit finished its run: the running-man status widget is gone."""
+    page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')",
+                           timeout=WAIT_MS)
+
+
+def _visible(page: Any, text: str) -> Any:
+    # Visible matches only: the data grid keeps hidden DOM copies of its cells.
+    loc = page.get_by_text(text, exact=False).filter(visible=True).first
+    loc.wait_for(timeout=WAIT_MS)
+    return loc
+
+
+def _no_traceback(page: Any) -> None:
+    body = page.inner_text("body")
+    assert "Traceback" not in body and 'File "/' not in body, body[:2000]
+
+
+def _open(browser: Any, url: str, expect: str, size: str = "desktop") -> Any:
+    page = browser.new_page()
+    w, h = SIZES[size]
+    page.set_viewport_size({"width": w, "height": h})
+    page.goto(url, wait_until="domcontentloaded", timeout=WAIT_MS)
+    _visible(page, expect)
+    _idle(page)
+    _no_traceback(page)
+    return page
+
+
+def _shot(page: Any, name: str) -> None:
+    """The whole page: Streamlit scrolls inside its main block, so a full-page screenshot is
+    the viewport; the viewport is stretched to the content for the shot."""
+    w = page.viewport_size["width"]
+    h = page.evaluate("Math.max(...[...document.querySelectorAll('[data-testid=stMain] *')]"
+                      ".slice(0, 3000).map(e => e.scrollHeight), 600)")
+    page.set_viewport_size({"width": w, "height": min(int(h) + 80, 6000)})
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+    print(f"screenshot: {SHOTS / name}.png")
+
+
+def _dots(page: Any, chart: Any) -> int:
+    """Pixels of the sightings' colours (confidence 0.6-1.0: green, watchlist: magenta) on a map.
+
+    The route is blue, its ends white and black, the test's tiles grey: none of them counts.
+    """
+    import cv2
+    import numpy as np
+
+    png = chart.screenshot()
+    img = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR).astype(int)
+    b, g, r = img[..., 0], img[..., 1], img[..., 2]
+    green = (g > 140) & (r < 120) & (b < 110)
+    magenta = (r > 170) & (b > 170) & (g < 80)
+    return int((green | magenta).sum())
+
+
+def _map_drawn(page: Any, tiles_from: int | None) -> None:
+    """The page's map draws located sightings (and, with tiles, asked the tile server)."""
+    chart = page.locator("[data-testid=stDeckGlJsonChart]").first
+    chart.scroll_into_view_if_needed(timeout=WAIT_MS)
+    chart.locator("canvas").first.wait_for(state="attached", timeout=WAIT_MS)
+    wait_for(lambda: _dots(page, chart) >= 20, 60, "sightings drawn on the map", every=0.5)
+    if tiles_from is not None:
+        wait_for(lambda: len(TILES_ASKED) > tiles_from, 60, "a basemap tile request", every=0.5)
+
+
+def _pages(info: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
+    """(name, path, text that shows the page is there, has a map) of every page."""
+    vid = info["videos"][0]
+    return [
+        ("home", "/", "Recently seen plates", False),
+        ("videos", "/videos", "Tap a video", False),
+        ("video", f"/video?video_id={vid}", "Best frames", True),
+        ("plate", "/plate?text=AB123CD", "What OCR read", True),
+        ("map", "/map", "located sighting", True),
+        ("search", "/search?q=KXSOIZ6", "Export CSV", False),
+        ("watchlist", "/watchlist", "The watchlist is empty", False),
+    ]
+
+
+# --------------------------------------------------------------------------- tests
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_every_page_at_both_sizes(server: dict[str, Any], browser: Any, size: str) -> None:
+    """Each page renders without a traceback, fits the width (no sideways scroll on a phone),
+    and its map draws the located sightings over OpenStreetMap's tiles."""
+    width = SIZES[size][0]
+    for name, path, expect, has_map in _pages(server):
+        t0 = time.monotonic()
+        tiles_before = len(TILES_ASKED)
+        page = _open(browser, server["url"] + path, expect, size)
+        if has_map:
+            _map_drawn(page, tiles_before)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width + 2, name
+        _no_traceback(page)
+        _shot(page, f"{name}-{size}")
+        print(f"{name} at {size}: {time.monotonic() - t0:.1f} s")
+        page.close()
+
+
+def _cell(page: Any, table: Any, row: int, column: int) -> None:
+    """Click a cell of a data grid. It is a canvas (its hidden DOM copies take no clicks and
+    have no size), so the columns' edges are read off the header row's vertical lines."""
+    import cv2
+    import numpy as np
+
+    table.scroll_into_view_if_needed()
+    img = cv2.imdecode(np.frombuffer(table.screenshot(), np.uint8), cv2.IMREAD_GRAYSCALE)
+    head = img[3:32].astype(int)  # the header row, 35 px high
+    background = np.median(head)
+    edges = [x for x in range(2, img.shape[1] - 2)
+             if (np.abs(head[:, x] - head[0, x]) < 3).all() and head[0, x] < background - 5]
+    bounds = [0, *edges, img.shape[1]]
+    assert len(bounds) > column + 1, f"found the edges {edges} of fewer than {column + 1} columns"
+    box = table.bounding_box()
+    page.mouse.click(box["x"] + (bounds[column] + bounds[column + 1]) / 2,
+                     box["y"] + 35 * (row + 1) + 17)
+
+
+def _same_session(page: Any, browser: Any, pages_before: int) -> None:
+    """No new tab, no reload: the marker set in this document is still there."""
+    assert len(browser.pages) == pages_before
+    assert page.evaluate("window.__dashcam_marker") == 1
+
+
+def test_links_stay_in_the_tab_and_back_works(server: dict[str, Any], browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    base = server["url"]
+    page = _open(browser, base + "/", "Recently seen plates")
+    before = len(browser.pages)
+    page.evaluate("window.__dashcam_marker = 1")
+
+    # A table cell (Recent trips' first trip) opens the Videos page of that trip.
+    trips = page.locator("[data-testid=stDataFrame]").nth(1)
+    _cell(page, trips, 0, 0)
+    page.wait_for_url("**/videos?trip_id=*", timeout=WAIT_MS)
+    _visible(page, "Tap a video")
+    _same_session(page, browser, before)
+    page.go_back()
+    page.wait_for_url(base + "/", timeout=WAIT_MS)
+    _visible(page, "Recently seen plates")
+    _same_session(page, browser, before)
+
+    # A link (st.page_link) opens a plate; a timeline cell its video at that sighting.
+    page.get_by_role("link", name="AB123CD").first.click()
+    page.wait_for_url("**/plate?text=AB123CD", timeout=WAIT_MS)
+    _visible(page, "What OCR read")
+    _same_session(page, browser, before)
+    timeline = page.locator("[data-testid=stDataFrame]").first
+    _cell(page, timeline, 0, 1)
+    page.wait_for_url("**/video?video_id=*&sighting=*", timeout=WAIT_MS)
+    _visible(page, "Best frames")
+    # playback starts at the sighting clicked
+    expect(page.locator("[data-testid=stSelectbox] input").first).to_have_value(
+        re.compile(r"s · AB123CD"), timeout=WAIT_MS)
+    _same_session(page, browser, before)
+    page.go_back()
+    page.wait_for_url("**/plate?text=AB123CD", timeout=WAIT_MS)
+    _visible(page, "What OCR read")
+    page.go_back()
+    page.wait_for_url(base + "/", timeout=WAIT_MS)
+    _same_session(page, browser, before)
+    _no_traceback(page)
+    page.close()
+
+
+def test_search_state_lives_in_the_url(server: dict[str, Any], browser: Any) -> None:
+    """Typing and filters update the address; Back restores each step; the address alone (a
+    bookmark, a shared link) opens the same search. At the phone's size."""
+    base = server["url"]
+    from playwright.sync_api import expect
+
+    page = _open(browser, base + "/search", "Type a plate text", "phone")
+    box = page.get_by_label("Plate text")
+    box.fill("KXSOIZ6")
+    box.press("Enter")
+    page.wait_for_url("**/search?q=KXSOIZ6", timeout=WAIT_MS)
+    _visible(page, "plate group(s) match")
+    page.get_by_text("Near matches").click()
+    page.wait_for_url("**/search?q=KXSOIZ6&fuzzy=0", timeout=WAIT_MS)
+    _idle(page)
+    page.get_by_role("link", name="KX5O1ZG (OCR-equivalent)").click()
+    page.wait_for_url("**/plate?text=KX5O1ZG", timeout=WAIT_MS)
+    _visible(page, "What OCR read")
+
+    page.go_back()
+    page.wait_for_url("**/search?q=KXSOIZ6&fuzzy=0", timeout=WAIT_MS)
+    _visible(page, "plate group(s) match")
+    expect(page.get_by_label("Plate text")).to_have_value("KXSOIZ6", timeout=WAIT_MS)
+    expect(page.get_by_role("switch")).not_to_be_checked(timeout=WAIT_MS)
+    page.go_back()
+    page.wait_for_url("**/search?q=KXSOIZ6", timeout=WAIT_MS)
+    expect(page.get_by_role("switch")).to_be_checked(timeout=WAIT_MS)  # fuzzy on again
+    page.close()
+
+    shared = _open(browser, base + "/search?q=AB1*&conf=0.5", "plate group(s) match", "phone")
+    expect(shared.get_by_label("Plate text")).to_have_value("AB1*", timeout=WAIT_MS)
+    shared.get_by_role("link", name="AB123CD (wildcard)").wait_for(timeout=WAIT_MS)
+    shared.close()
+
+
+def test_phone_toolbar_leaves_the_paging_buttons_free(server: dict[str, Any], browser: Any) -> None:
+    page = _open(browser, server["url"] + "/videos", "Tap a video", "phone")
+    table = page.locator("[data-testid=stDataFrame]").first
+    table.hover()
+    toolbar = page.locator("[data-testid=stElementToolbar]").filter(visible=True).first
+    toolbar.wait_for(timeout=WAIT_MS)
+    bar = toolbar.bounding_box()
+    for label in ("Previous page", "Next page"):
+        b = page.get_by_role("button", name=label).bounding_box()
+        overlap = not (bar["x"] + bar["width"] <= b["x"] or b["x"] + b["width"] <= bar["x"]
+                       or bar["y"] + bar["height"] <= b["y"] or b["y"] + b["height"] <= bar["y"])
+        assert not overlap, (label, bar, b)
+    page.close()
+
+
 def test_offline_install_fetches_nothing_from_outside(tmp_path: Path, browser: Any) -> None:
-    """DASHCAM_MAP_TILE_URL=none: every page, maps included, asks only the dashboard itself."""
+    """DASHCAM_MAP_TILE_URL=none: every page, maps included, asks only the dashboard itself,
+    and the maps still draw the sightings."""
     requests: list[str] = []
 
     def record(request: Any) -> None:
@@ -175,16 +344,13 @@ def test_offline_install_fetches_nothing_from_outside(tmp_path: Path, browser: A
 
     browser.on("request", record)
     with _streamlit(tmp_path, map_tile_url="none") as info:
-        base = info["url"]
-        vid = info["videos"][0]
-        for path, expect in (("/map", "located sighting"), (f"/video?video_id={vid}", "Route and sightings"),
-                             ("/plate?text=AB123CD", "Timeline"), ("/", "Pipeline health")):
-            page = _open(browser, base + path, "offline" + path.split("?")[0].replace("/", "-"), expect)
-            if path != "/":
-                page.locator("canvas").first.wait_for(state="attached", timeout=30_000)
-            time.sleep(1)  # a map's style and tiles load after its canvas
+        for _name, path, expect, has_map in _pages(info):
+            page = _open(browser, info["url"] + path, expect, "phone")
+            if has_map:
+                _map_drawn(page, None)
             page.close()
     browser.remove_listener("request", record)
     outside = sorted({u for u in requests if urllib.parse.urlsplit(u).hostname not in ("127.0.0.1", None)
                       and not u.startswith(("data:", "blob:"))})
     assert requests and outside == [], outside
+

@@ -1,16 +1,19 @@
-"""Shared page helpers: the DB guard, links, media with placeholders, maps, watchlist marks."""
+"""Shared page helpers: the DB guard, links that stay in the tab, state in the URL, media with
+placeholders, maps, watchlist marks."""
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote, urlencode
+from typing import Any, NoReturn
+from urllib.parse import quote
 
+import pandas as pd
 import pydeck as pdk
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
@@ -62,10 +65,164 @@ def db() -> Iterator[Session]:
         st.stop()
 
 
-def link(page: str, **params: Any) -> str:
-    """A relative URL to another page (works under any server.baseUrlPath)."""
-    q = urlencode({k: v for k, v in params.items() if v is not None})
-    return f"{page}?{q}" if q else page
+# The pages by the names links use (url_path in app.py); st.page_link and st.switch_page take
+# the script path.
+PAGES = {name: f"pages/{name}.py" for name in
+         ("home", "videos", "video", "plate", "map", "search", "watchlist")}
+
+
+def _query(params: dict[str, Any]) -> dict[str, str]:
+    return {k: str(v) for k, v in params.items() if v is not None and v != ""}
+
+
+def page_link(page: str, label: str, icon: str | None = None, **params: Any) -> None:
+    """A link to another page that stays in this tab and this session (a markdown link or a
+    LinkColumn opens a new tab: a new session and a full reload each time)."""
+    st.page_link(PAGES[page], label=label, icon=icon, query_params=_query(params))
+
+
+def go(page: str, **params: Any) -> NoReturn:
+    """Open another page in this tab (the browser's Back returns here, with this page's state)."""
+    st.switch_page(PAGES[page], query_params=_query(params))
+
+
+Target = Callable[[int], tuple[str, dict[str, Any]] | None]
+
+
+def table(
+    rows: pd.DataFrame,
+    key: str,
+    targets: dict[str, Target] | None = None,
+    column_config: dict[str, Any] | None = None,
+    more: pd.DataFrame | None = None,
+) -> None:
+    """A table whose cells in `targets` columns open a page (row index -> page, params): tap or
+    click the cell. `more`: every column, behind an expander (a phone shows the few that matter).
+    """
+    targets = targets or {}
+    for frame, k in ((rows, key), *(((more, f"{key}_all"),) if more is not None else ())):
+        container = st.container() if frame is rows else st.expander("All columns")
+        with container:
+            event = st.dataframe(frame, hide_index=True, column_config=column_config, key=k,
+                                 on_select="rerun" if targets else "ignore",
+                                 selection_mode="single-cell")
+        if not targets:
+            continue
+        for row, column in event.selection.cells:
+            dest = targets.get(column, lambda _r: None)(int(row))
+            if dest is not None:
+                go(dest[0], **dest[1])
+
+
+# --------------------------------------------------------------------------- state in the URL
+
+
+@dataclass(frozen=True)
+class Param:
+    """One piece of a page's state that lives in the address (bookmark, share, Back).
+
+    `name` in the URL, `key` the widget holding it; `parse` raises ValueError with the reason
+    for a value that is not acceptable; values equal to `default` stay out of the URL.
+    """
+
+    name: str
+    key: str
+    default: Any = None
+    parse: Callable[[str], Any] = str
+    dump: Callable[[Any], str] = str
+
+
+def text_param(name: str, key: str) -> Param:
+    def parse(raw: str) -> str:
+        if len(raw) > MAX_TEXT:
+            raise ValueError(f"is {len(raw)} characters long; a plate has at most {MAX_TEXT}")
+        return raw
+    return Param(name, key, "", parse)
+
+
+def date_param(name: str, key: str) -> Param:
+    def parse(raw: str) -> date:
+        try:
+            return date.fromisoformat(raw[:10])
+        except ValueError:
+            raise ValueError("is not a date (YYYY-MM-DD)") from None
+    return Param(name, key, None, parse, date.isoformat)
+
+
+ANY = ""  # the "all trips" / "any stage" choice: a selectbox at None shows "Choose an option"
+
+
+def choice_param(name: str, key: str, options: Sequence[Any]) -> Param:
+    def parse(raw: str) -> Any:
+        if raw not in options:
+            raise ValueError("is not one of the choices here")
+        return raw
+    return Param(name, key, ANY, parse)
+
+
+def float_param(name: str, key: str, default: float, lo: float, hi: float) -> Param:
+    def parse(raw: str) -> float:
+        try:
+            v = float(raw)
+        except ValueError:
+            v = math.nan
+        if not (math.isfinite(v) and lo <= v <= hi):
+            raise ValueError(f"is not a number from {lo:g} to {hi:g}")
+        return v
+    return Param(name, key, default, parse, lambda v: f"{v:g}")
+
+
+def bool_param(name: str, key: str, default: bool) -> Param:
+    def parse(raw: str) -> bool:
+        if raw.lower() not in ("0", "1", "true", "false"):
+            raise ValueError("is not 0 or 1")
+        return raw.lower() in ("1", "true")
+    return Param(name, key, default, parse, lambda v: "1" if v else "0")
+
+
+def int_param(name: str, key: str, default: int, lo: int, hi: int) -> Param:
+    def parse(raw: str) -> int:
+        if not raw.isdigit() or not lo <= int(raw) <= hi:
+            raise ValueError(f"is not a whole number from {lo} to {hi}")
+        return int(raw)
+    return Param(name, key, default, parse)
+
+
+def _ours(params: Sequence[Param]) -> dict[str, str]:
+    names = {p.name for p in params}
+    return {k: v for k, v in st.query_params.to_dict().items() if k in names}
+
+
+def seed_from_url(page: str, params: Sequence[Param]) -> None:
+    """Before the widgets: each takes its value from the address when the address changed
+    outside this session's own writes (first load, a bookmark, Back or Forward, a link) or the
+    widget lost its value (another page was open). A bad value is ignored with a note.
+    """
+    if (st.session_state.get(f"_url_{page}") == _ours(params)
+            and all(p.key in st.session_state for p in params)):
+        return  # the address is what this page last wrote: the widgets hold the truth
+    for p in params:
+        raw = st.query_params.get(p.name)
+        value = p.default
+        if raw not in (None, ""):
+            try:
+                value = p.parse(raw)
+            except ValueError as exc:
+                st.warning(f"`{p.name}` in the address {exc}. It was ignored.")
+        st.session_state[p.key] = value
+
+
+def write_url(page: str, params: Sequence[Param], **fixed: Any) -> None:
+    """After the widgets: the address says what the page shows. `fixed` are parameters that no
+    widget holds (the video being shown). Each change is a history entry: Back undoes it."""
+    want = _query(fixed)
+    for p in params:
+        value = st.session_state.get(p.key)
+        if value is not None and value != p.default:
+            want[p.name] = p.dump(value)
+    st.session_state[f"_url_{page}"] = {k: v for k, v in want.items() if k in {p.name for p in params}}
+    if want != st.query_params.to_dict():
+        st.query_params.from_dict(want)
 
 
 def param_text(name: str, default: str = "") -> str:
@@ -123,13 +280,6 @@ def show_video(video_id: str, start_s: float = 0.0) -> bool:
         return False
     st.video(str(src), start_time=int(max(0.0, start_s)))
     return True
-
-
-def date_range(key: str, clock: str = "camera clock") -> tuple[date | None, date | None]:
-    c1, c2 = st.columns(2)
-    d_from = c1.date_input("From", value=None, key=f"{key}_from", help=f"Dates by the {clock}.")
-    d_to = c2.date_input("To", value=None, key=f"{key}_to", help=f"Dates by the {clock}.")
-    return d_from, d_to
 
 
 def confidence_colour(c: float | None) -> list[int]:

@@ -1,4 +1,4 @@
-"""Home: recent trips, recently seen plates, pipeline health."""
+"""Home: pipeline health, watchlist sightings, recent trips, recently seen plates."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import queries
-from dashboard.pages._ui import db, fmt_conf, link, mark, watch_entries
+from dashboard.pages._ui import db, fmt_conf, mark, page_link, table, watch_entries
 
 st.title("dashcam")
 
@@ -14,9 +14,14 @@ with db() as s:
     entries = watch_entries(s)
     st.subheader("Pipeline health")
     counts = queries.stage_counts(s)
-    cols = st.columns(len(counts))
-    for col, (stage, n) in zip(cols, counts.items(), strict=True):
-        col.metric(stage, n)
+    busy = sum(n for stage, n in counts.items() if stage not in ("archived", "failed"))
+    # Three figures, not one per stage, in a row that wraps (columns stack on a phone, one
+    # screen-wide row per figure).
+    with st.container(horizontal=True, gap="large"):
+        st.metric("archived", counts.get("archived", 0), width="content")
+        st.metric("in progress", busy, width="content")
+        st.metric("failed", counts.get("failed", 0), width="content")
+    st.caption(" · ".join(f"{stage} {n}" for stage, n in counts.items()))
     runs = queries.last_runs(s)
     st.caption(
         "Last activity — "
@@ -25,11 +30,10 @@ with db() as s:
     fails = queries.failures(s, limit=20)
     if fails:
         with st.expander(f"⚠️ {len(fails)} failed video(s)", expanded=True):
-            st.dataframe(
-                pd.DataFrame([{"video": f["video_id"], "file": f["path"], "reason": f["error"],
-                               "attempts": f["attempts"]} for f in fails]),
-                hide_index=True,
-            )
+            full = pd.DataFrame([{"video": f["video_id"], "reason": f["error"], "file": f["path"],
+                                  "attempts": f["attempts"]} for f in fails])
+            table(full[["video", "reason"]], "home_failures",
+                  targets={"video": lambda i: ("video", {"video_id": fails[i]["video_id"]})})
     else:
         st.success("No failed videos.")
 
@@ -37,37 +41,41 @@ with db() as s:
                                [e.text for e in entries]) if entries else []
     if hits:
         st.subheader("🚨 Watchlist sightings")
-        st.dataframe(pd.DataFrame([{
-            "plate": link("plate", text=h["text"]), "watch": mark(h["text"], entries),
-            "seen": h["first_seen_at"], "video": link("video", video_id=h["video_id"], t=h["first_seen_s"]),
-        } for h in hits]), hide_index=True, column_config={
-            "plate": st.column_config.LinkColumn(display_text=r"text=(.*)"),
-            "video": st.column_config.LinkColumn(display_text=r"video_id=([^&]*)"),
+        table(pd.DataFrame([{
+            "plate": f"{h['text']} {mark(h['text'], entries)}".strip(), "seen": h["first_seen_at"],
+            "video": h["video_id"],
+        } for h in hits]), "home_hits", targets={
+            "plate": lambda i: ("plate", {"text": hits[i]["text"]}),
+            "video": lambda i: ("video", {"video_id": hits[i]["video_id"], "t": hits[i]["first_seen_s"]}),
         })
 
     st.subheader("Recent trips")
     trips = queries.recent_trips(s, limit=10)
     if trips:
-        st.dataframe(pd.DataFrame([{
-            "trip": link("videos", trip_id=t["trip_id"]), "started (camera)": t["started_at"],
-            "videos": t["video_count"], "camera": t["camera"],
-        } for t in trips]), hide_index=True, column_config={
-            "trip": st.column_config.LinkColumn(display_text=r"trip_id=(.*)"),
-        })
+        full = pd.DataFrame([{
+            "trip": t["trip_id"], "started (camera)": t["started_at"], "videos": t["video_count"],
+            "camera": t["camera"],
+        } for t in trips])
+        table(full[["trip", "started (camera)", "videos"]], "home_trips",
+              targets={"trip": lambda i: ("videos", {"trip_id": trips[i]["trip_id"]})}, more=full)
     else:
         st.info("No trips yet: drop clips into the raw volume and the pipeline will fill this.")
 
     st.subheader("Recently seen plates")
     plates = queries.recent_plates(s, limit=20)
     if plates:
-        st.dataframe(pd.DataFrame([{
-            "plate": link("plate", text=p["text"]), "watch": mark(p["text"], entries),
+        st.caption("Tap a plate, a trip or a video to open it.")
+        full = pd.DataFrame([{
+            "plate": f"{p['text']} {mark(p['text'], entries)}".strip(), "seen (camera)": p["first_seen_at"],
             "confidence": fmt_conf(p["confidence"]), "sightings": p["sighting_count"],
-            "seen (camera)": p["first_seen_at"], "video": link("video", video_id=p["video_id"]),
-        } for p in plates]), hide_index=True, column_config={
-            "plate": st.column_config.LinkColumn(display_text=r"text=(.*)"),
-            "video": st.column_config.LinkColumn(display_text=r"video_id=([^&]*)"),
-        })
-        st.markdown(" · ".join(f"[{p['text']}]({link('plate', text=p['text'])})" for p in plates[:8]))
+            "video": p["video_id"],
+        } for p in plates])
+        targets = {
+            "plate": lambda i: ("plate", {"text": plates[i]["text"]}),
+            "video": lambda i: ("video", {"video_id": plates[i]["video_id"]}),
+        }
+        table(full[["plate", "seen (camera)", "confidence"]], "home_plates", targets=targets, more=full)
+        for text in list(dict.fromkeys(p["text"] for p in plates))[:8]:  # links: big tap targets
+            page_link("plate", text, icon="🔖", text=text)
     else:
         st.info("No plates seen yet.")

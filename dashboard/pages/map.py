@@ -6,27 +6,40 @@ import streamlit as st
 
 from dashboard import config, queries
 from dashboard.pages._ui import (
+    ANY,
     MAX_TEXT,
-    date_range,
+    bool_param,
+    choice_param,
+    date_param,
     db,
     map_points,
-    param_text,
+    seed_from_url,
     show_map,
+    text_param,
     watch_entries,
+    write_url,
 )
 
 st.title("Map")
 
 with db() as s:
     entries = watch_entries(s)
-    d_from, d_to = date_range("map", clock="UTC date of each sighting")
-    c1, c2 = st.columns(2)
-    text = c1.text_input("Plate", value=param_text("text"), key="map_text",
-                     max_chars=MAX_TEXT).strip()
     trip_ids = [t["trip_id"] for t in queries.trips(s)]
-    trip = c2.selectbox("Trip", [None, *trip_ids], format_func=lambda t: "all trips" if t is None else t,
-                        key="map_trip")
-    show_routes = st.toggle("Trip routes", value=True, key="map_routes")
+    params = [
+        date_param("from", "map_from"), date_param("to", "map_to"), text_param("text", "map_text"),
+        choice_param("trip", "map_trip", trip_ids), bool_param("routes", "map_routes", True),
+    ]
+    seed_from_url("map", params)
+    c1, c2 = st.columns(2)
+    clock = "Dates by the UTC date of each sighting."
+    d_from = c1.date_input("From", value=None, key="map_from", help=clock)
+    d_to = c2.date_input("To", value=None, key="map_to", help=clock)
+    c1, c2 = st.columns(2)
+    text = c1.text_input("Plate", key="map_text", max_chars=MAX_TEXT).strip()
+    trip = c2.selectbox("Trip", [ANY, *trip_ids], format_func=lambda t: t or "all trips",
+                        key="map_trip") or None
+    show_routes = st.toggle("Trip routes", key="map_routes")
+    write_url("map", params)
     rows = queries.map_sightings(s, d_from, d_to, text=text or None, trip_id=trip)
     routes = []
     if show_routes:

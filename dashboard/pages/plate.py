@@ -11,26 +11,33 @@ from dashboard.pages._ui import (
     MAX_TEXT,
     db,
     fmt_conf,
-    link,
     map_points,
     mark,
-    param_text,
+    page_link,
+    seed_from_url,
     show_image,
     show_map,
+    table,
+    text_param,
     watch_entries,
+    write_url,
 )
 
 st.title("Plate")
 
 with db() as s:
-    text = param_text("text")
+    params = [text_param("text", "plate_text")]
     plate_id = st.query_params.get("plate_id")
-    if plate_id and not text:
+    if plate_id and not st.query_params.get("text"):
+        # An alert's or an old link's plate_id: the page is about its text from here on.
         p = queries.get_plate(s, plate_id) if len(plate_id) <= 200 else None
         if p is None:
             st.warning(f"No plate {plate_id[:60]!r} in the database (a link from an older database?).")
-        text = p["text"] if p else ""
-    text = st.text_input("Plate text", value=text, key="plate_text", max_chars=MAX_TEXT).strip()
+        else:
+            st.query_params["text"] = p["text"]
+    seed_from_url("plate", params)
+    text = st.text_input("Plate text", key="plate_text", max_chars=MAX_TEXT).strip()
+    write_url("plate", params)
     if not text:
         st.info("Enter a plate text, or open one from Search, a video or the home page.")
         st.stop()
@@ -42,7 +49,7 @@ with db() as s:
     crops = queries.plate_crops(s, text)
     if not crops:
         st.warning(f"{text} was never seen. Try Search for near matches.")
-        st.markdown(f"[Search for {text}]({link('search', q=text)})")
+        page_link("search", f"Search for {text}", icon="🔎", q=text)
         st.stop()
     best, alternates = crops[0], crops[1:]
     c1, c2 = st.columns([1, 2])
@@ -67,19 +74,22 @@ with db() as s:
                 show_image(a["best_crop"], caption=f"{a['video_id']} {fmt_conf(a['confidence'])}")
 
     st.subheader("Timeline")
-    st.dataframe(pd.DataFrame([{
-        "seen (camera)": r["seen_at"], "UTC": r["time_utc"] or "", "trip": r["trip_id"] or "",
-        "video": link("video", video_id=r["video_id"], t=r["frame_s"]), "frame s": r["frame_s"],
-        "read": r["text"] or "(not read)", "confidence": r["confidence"],
-    } for r in timeline]), hide_index=True, column_config={
-        "video": st.column_config.LinkColumn(display_text=r"video_id=([^&]*)"),
-        # Neutral: the theme's primary red at 1.00 said "bad" where the maps' red means low.
-        "confidence": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f",
-                                                      color="blue"),
-    })
+    st.caption("Tap a video to play it from that sighting.")
+    full = pd.DataFrame([{
+        "seen (camera)": r["seen_at"], "video": r["video_id"], "confidence": r["confidence"],
+        "read": r["text"] or "(not read)", "UTC": r["time_utc"] or "", "trip": r["trip_id"] or "",
+        "frame s": r["frame_s"],
+    } for r in timeline])
+    # Neutral: the theme's primary red at 1.00 said "bad" where the maps' red means low.
+    bars = {"confidence": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f",
+                                                          color="blue")}
+    table(full[["seen (camera)", "video", "confidence"]], "plate_timeline", targets={
+        "video": lambda i: ("video", {"video_id": timeline[i]["video_id"], "sighting": timeline[i]["id"]}),
+    }, column_config=bars, more=full)
     for vid in sorted(videos)[:20]:
-        first = min(r["frame_s"] for r in timeline if r["video_id"] == vid)
-        st.markdown(f"- ▶ [{vid} at {first:.1f} s]({link('video', video_id=vid, t=first)})")
+        first = min((r for r in timeline if r["video_id"] == vid), key=lambda r: r["frame_s"])
+        page_link("video", f"{vid} at {first['frame_s']:.1f} s", icon="▶️", video_id=vid,
+                  sighting=first["id"])
 
     st.subheader("Where")
     show_map(map_points([{**r, "text": text} for r in timeline], entries), key="plate_map")

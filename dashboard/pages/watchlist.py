@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import queries
-from dashboard.pages._ui import db, fmt_conf, link, mark
+from dashboard.pages._ui import db, fmt_conf, mark, page_link, table
 from dashboard.watchlist import add_entry, list_entries, remove_entry
 
 st.title("Watchlist")
@@ -30,7 +30,8 @@ with db() as s:
         st.stop()
     for e in entries:
         c1, c2, c3, c4 = st.columns([2, 3, 1, 1])
-        c1.markdown(f"**[{e.text}]({link('plate', text=e.text)})**")
+        with c1:
+            page_link("plate", f"**{e.text}**", text=e.text)
         label = c2.text_input("Label", value=e.label, key=f"watch_label_{e.id}", label_visibility="collapsed")
         if c3.button("Save", key=f"watch_save_{e.id}"):
             add_entry(s, e.text, label)
@@ -45,11 +46,11 @@ with db() as s:
     if not hits:
         st.info("None of them has been seen.")
     else:
-        st.dataframe(pd.DataFrame([{
-            "plate": link("plate", text=h["text"]), "watch": mark(h["text"], entries),
-            "confidence": fmt_conf(h["confidence"]), "seen (camera)": h["first_seen_at"],
-            "trip": h["trip_id"], "video": link("video", video_id=h["video_id"], t=h["first_seen_s"]),
-        } for h in hits]), hide_index=True, column_config={
-            "plate": st.column_config.LinkColumn(display_text=r"text=(.*)"),
-            "video": st.column_config.LinkColumn(display_text=r"video_id=([^&]*)"),
-        })
+        full = pd.DataFrame([{
+            "plate": f"{h['text']} {mark(h['text'], entries)}".strip(), "seen (camera)": h["first_seen_at"],
+            "confidence": fmt_conf(h["confidence"]), "trip": h["trip_id"], "video": h["video_id"],
+        } for h in hits])
+        table(full[["plate", "seen (camera)", "video"]], "watch_hits", targets={
+            "plate": lambda i: ("plate", {"text": hits[i]["text"]}),
+            "video": lambda i: ("video", {"video_id": hits[i]["video_id"], "t": hits[i]["first_seen_s"]}),
+        }, more=full)
