@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from dashboard.auth import check_startup
 from dashcam.settings import Settings
 
 APP = Path(__file__).resolve().parent / "app.py"
@@ -15,9 +16,11 @@ def streamlit_command(settings: Settings, port: int | None = None, address: str 
     """The command line: loopback by default, headless, no telemetry, no file watcher.
 
     The app reads its settings from the environment the caller passes (`settings.child_env()`).
+    Raises LoginConfigError when the address is beyond loopback and there is no login to ask.
     """
     port = port or settings.dashboard_port
     address = address or settings.dashboard_address
+    check_startup(settings, address)
     return [
         sys.executable, "-m", "streamlit", "run", str(APP),
         "--server.address", address,

@@ -114,6 +114,8 @@ def wait_for_terminal(settings, n_clips: int, timeout: float) -> dict:  # noqa: 
 
 
 def _run_until_interrupted(stack, work) -> None:  # noqa: ANN001
+    from dashcam.stack import StackError
+
     def on_term(*_: object) -> None:
         raise KeyboardInterrupt
 
@@ -136,6 +138,9 @@ def _run_until_interrupted(stack, work) -> None:  # noqa: ANN001
                     stack.start_worker(device)
     except KeyboardInterrupt:
         print("stopping…", file=sys.stderr)
+    except StackError as exc:  # a refusal to start says why, without a traceback
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
     finally:
         # A second Ctrl-C must not abandon the children half-stopped; stop() is bounded anyway.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -341,9 +346,35 @@ def deploy() -> None:
 @app.command()
 def dashboard() -> None:
     """The dashboard in the foreground (bound to DASHCAM_DASHBOARD_ADDRESS, loopback by default)."""
+    from dashboard.auth import LoginConfigError
     from dashcam.device import run_dashboard
 
-    raise typer.Exit(run_dashboard(get_settings()))
+    try:
+        code = run_dashboard(get_settings())
+    except LoginConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    raise typer.Exit(code)
+
+
+@app.command("dashboard-password")
+def dashboard_password(
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Make the dashboard's password hash: prints DASHCAM_DASHBOARD_PASSWORD_HASH=... for the
+    main server's .env (only the hash is stored; the password is asked twice, never shown)."""
+    from dashboard.auth import MAX_PASSWORD, hash_password
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Dashboard password", hide_input=True, confirmation_prompt=True)
+    if len(password) < 8 or len(password) > MAX_PASSWORD:
+        typer.echo(f"error: the password must be 8 to {MAX_PASSWORD} characters long", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"DASHCAM_DASHBOARD_PASSWORD_HASH={hash_password(password)}")
 
 
 @db_app.command("upgrade")

@@ -234,6 +234,17 @@ class Settings(BaseSettings):
     dashboard_address: str = Field(
         "127.0.0.1", description="Loopback unless you mean to serve the LAN."
     )
+    dashboard_login: Literal["auto", "always"] = Field(
+        "auto",
+        description='"auto": a login when the dashboard is bound beyond loopback, none on '
+        'loopback; "always": a login on loopback too (a shared machine, a local reverse proxy).',
+    )
+    dashboard_user: str = Field("dashcam", description="The user name of the dashboard's login.")
+    dashboard_password_hash: SecretStr | None = Field(
+        None,
+        description="scrypt hash of the dashboard's password (`dashcam dashboard-password` makes "
+        "it); only the hash is stored. Without it, a dashboard beyond loopback refuses to start.",
+    )
     map_tile_url: str = Field(
         "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
         description="Raster tiles {z}/{x}/{y} the browser loads under the maps (OpenStreetMap's "
@@ -379,7 +390,9 @@ class Settings(BaseSettings):
     def secrets(self) -> list[str]:
         """Every credential in these settings, for scrubbing and for tests that grep logs."""
         out = [
-            s.get_secret_value() for s in (self.prefect_api_auth, self.prefect_database_url) if s
+            s.get_secret_value()
+            for s in (self.prefect_api_auth, self.prefect_database_url, self.dashboard_password_hash)
+            if s
         ]
         out += [p for p in (_url_password(self.database_url),) if p]
         out += self.alert_url_list()  # they carry tokens and passwords

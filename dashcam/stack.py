@@ -252,8 +252,11 @@ class Stack:
             )
 
     def up(self) -> None:
+        from dashboard.auth import startup_problem
         from models.db import upgrade
 
+        if problem := startup_problem(self.settings):  # before anything starts, not at the end
+            raise StackError(problem)
         for volume in ("raw", "work", "archive"):
             self.settings.volume_root(volume).mkdir(parents=True, exist_ok=True)  # type: ignore[arg-type]
         self.check_pools_match_yaml()

@@ -177,7 +177,7 @@ def _app(page: str | None = None, /, **params: str) -> Any:
     if page:
         for k, v in params.items():
             at.query_params[k] = v
-        at.switch_page(f"pages/{page}.py")
+        at.switch_page(f"views/{page}.py")
         at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -271,7 +271,7 @@ def test_maps_carry_openstreetmap_tiles_or_nothing(env: dict[str, Any], monkeypa
     from urllib.parse import unquote
 
     from dashboard import config
-    from dashboard.pages import _ui
+    from dashboard.views import _ui
 
     def style_of(url: str) -> dict:
         assert url.startswith("data:application/json"), url[:60]  # never a URL to fetch

@@ -334,6 +334,31 @@ def test_phone_toolbar_leaves_the_paging_buttons_free(server: dict[str, Any], br
     page.close()
 
 
+def test_login_refused_then_accepted(tmp_path: Path, browser: Any) -> None:
+    """A login in front of every page (DASHCAM_DASHBOARD_LOGIN=always stands in for an address
+    beyond loopback, which a test must not open): a wrong password shows nothing of the archive,
+    the right one opens the page that was asked for, with its address."""
+    from playwright.sync_api import expect
+
+    from dashboard.auth import hash_password
+
+    with _streamlit(tmp_path, dashboard_login="always",
+                    dashboard_password_hash=hash_password("correct horse battery")) as info:
+        page = _open(browser, info["url"] + "/plate?text=AB123CD", "Log in", "phone")
+        assert "AB123CD" not in page.inner_text("body")
+        page.get_by_label("User name").fill("dashcam")
+        page.get_by_label("Password", exact=True).fill("guess")
+        page.get_by_role("button", name="Log in").click()
+        _visible(page, "Wrong user name or password")
+        assert "AB123CD" not in page.inner_text("body") and "Timeline" not in page.inner_text("body")
+        page.get_by_label("Password", exact=True).fill("correct horse battery")
+        page.get_by_role("button", name="Log in").click()
+        _visible(page, "What OCR read")
+        expect(page).to_have_url(re.compile(r"/plate\?text=AB123CD$"))
+        _no_traceback(page)
+        page.close()
+
+
 def test_offline_install_fetches_nothing_from_outside(tmp_path: Path, browser: Any) -> None:
     """DASHCAM_MAP_TILE_URL=none: every page, maps included, asks only the dashboard itself,
     and the maps still draw the sightings."""

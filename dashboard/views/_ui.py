@@ -67,7 +67,7 @@ def db() -> Iterator[Session]:
 
 # The pages by the names links use (url_path in app.py); st.page_link and st.switch_page take
 # the script path.
-PAGES = {name: f"pages/{name}.py" for name in
+PAGES = {name: f"views/{name}.py" for name in
          ("home", "videos", "video", "plate", "map", "search", "watchlist")}
 
 

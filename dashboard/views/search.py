@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import queries
-from dashboard.pages._ui import (
+from dashboard.views._ui import (
     ANY,
     MAX_TEXT,
     bool_param,

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import config, queries
-from dashboard.pages._ui import (
+from dashboard.views._ui import (
     ANY,
     choice_param,
     date_param,

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import queries
-from dashboard.pages._ui import (
+from dashboard.views._ui import (
     Param,
     db,
     fmt_conf,

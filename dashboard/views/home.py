@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import queries
-from dashboard.pages._ui import db, fmt_conf, mark, page_link, table, watch_entries
+from dashboard.views._ui import db, fmt_conf, mark, page_link, table, watch_entries
 
 st.title("dashcam")
 

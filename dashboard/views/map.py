@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import config, queries
-from dashboard.pages._ui import (
+from dashboard.views._ui import (
     ANY,
     MAX_TEXT,
     bool_param,

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import queries
-from dashboard.pages._ui import db, fmt_conf, mark, page_link, table
+from dashboard.views._ui import db, fmt_conf, mark, page_link, table
 from dashboard.watchlist import add_entry, list_entries, remove_entry
 
 st.title("Watchlist")

@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard import queries
 from dashboard.fuzzy import normalize
-from dashboard.pages._ui import (
+from dashboard.views._ui import (
     MAX_TEXT,
     db,
     fmt_conf,
