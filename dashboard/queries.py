@@ -337,22 +337,10 @@ def trips_in_range(session: Session, date_from: date | None, date_to: date | Non
 
 
 def trip_gpx(session: Session, trip_id: str) -> str | None:
-    """The trip's full route as GPX 1.1 (None when it has no GPS)."""
-    from tasks.gps import Fix, Track, to_gpx
+    """The trip's full route as GPX 1.1 (None when it has no GPS); the evidence export's too."""
+    from tasks.evidence import trip_gpx as gpx
 
-    stmt = (
-        select(GpsPoint.time_utc, GpsPoint.lat, GpsPoint.lon, GpsPoint.speed_mps, GpsPoint.bearing_deg)
-        .join(Video, Video.video_id == GpsPoint.video_id)
-        .where(Video.trip_id == trip_id)
-        .order_by(Video.recorded_at, GpsPoint.video_id, GpsPoint.offset_s)
-    )
-    fixes = [
-        Fix(time=t, lat=lat, lon=lon, speed_mps=v, bearing_deg=b)
-        for t, lat, lon, v, b in session.execute(stmt)
-    ]
-    if not fixes:
-        return None
-    return to_gpx(Track(fixes=fixes, source="dashcam"), name=f"trip {trip_id}")
+    return gpx(session, trip_id)
 
 
 # --------------------------------------------------------------------------- search

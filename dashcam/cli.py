@@ -166,6 +166,49 @@ def status(
     typer.echo(json.dumps(report, indent=2) if as_json else format_report(report))
 
 
+@app.command("export")
+def export_cmd(
+    ref: Annotated[
+        str, typer.Argument(help="A plate text (each plate with it), a plate_id, or a sighting id (123 or S123).")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write each sighting's evidence into.")],
+    before: Annotated[float, typer.Option(min=0, max=60, help="Seconds of clip before the sighting.")] = 5.0,
+    after: Annotated[float, typer.Option(min=0, max=60, help="Seconds of clip after it.")] = 5.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Each report as one JSON line.")] = False,
+) -> None:
+    """Evidence of a sighting: a clip around it from the archival copy, the best crop, the
+    trip's GPX and a report (text, other reads, confidence, camera and UTC times, positions)."""
+    from models.db import DatabaseError, check_current, session_scope
+    from tasks.evidence import EvidenceError, export, find_sightings
+
+    settings = get_settings()
+    try:
+        check_current(settings.database_url)
+    except DatabaseError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    failed = 0
+    with session_scope(settings.database_url) as session:
+        ids = find_sightings(session, ref)
+        if not ids:
+            typer.echo(f"error: no sighting, plate_id or plate text {ref!r} in the app database", err=True)
+            raise typer.Exit(1)
+        for sid in ids:
+            try:
+                ev = export(session, settings, sid, out, before, after)
+            except EvidenceError as exc:
+                typer.echo(f"error: sighting {sid}: {exc}", err=True)
+                failed += 1
+                continue
+            if as_json:
+                typer.echo(json.dumps({"folder": str(ev.folder), **ev.report}))
+            else:
+                c = ev.report["clip"]
+                typer.echo(f"{ev.folder}: {ev.report['plate']['text']} at {c['start_s']:.1f}-"
+                           f"{c['end_s']:.1f} s ({c['method']}), {', '.join(ev.files)}")
+    raise typer.Exit(1 if failed else 0)
+
+
 @app.command()
 def process(
     paths: Annotated[list[Path], typer.Argument(help="Clips or folders of clips.")],

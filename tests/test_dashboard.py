@@ -413,3 +413,35 @@ def test_video_page_plays_from_the_sighting_in_the_address(env: dict[str, Any]) 
     assert at.get("video")[0].proto.start_time == int(sighting.frame_s)
     at = _app("video", video_id=vid, sighting="999999")
     assert "`sighting` in the address is not a sighting of this video" in _text(at)
+
+
+def test_evidence_download_on_the_video_and_plate_pages(env: dict[str, Any]) -> None:
+    """The button is offered for the chosen sighting (the zip itself: tests/test_evidence.py)."""
+    from sqlmodel import select
+
+    from models.tables import Sighting
+
+    vid = env["videos"][0]
+    with Session(get_engine(env["url"])) as s:
+        sighting = s.exec(select(Sighting).where(Sighting.video_id == vid)).first()
+        assert sighting is not None
+        missing = s.exec(select(Sighting).where(Sighting.video_id == env["missing_media"])).first()
+        assert missing is not None
+
+    def evidence(at: Any) -> list[Any]:
+        return [b for b in at.get("download_button") if b.proto.label.startswith("🧾 Evidence")]
+
+    assert not evidence(_app("video", video_id=vid))  # no sighting chosen yet
+    assert "Pick a sighting above" in _text(_app("video", video_id=vid))
+    assert len(evidence(_app("video", video_id=vid, sighting=str(sighting.id)))) == 1
+    at = _app("plate", text="AB123CD")
+    assert len(evidence(at)) == 1
+    chosen = at.selectbox(key="plate_evidence").value
+    assert chosen is not None and "sighting" not in at.query_params  # the best one: the default
+    other = next(r["id"] for r in queries.plate_timeline(Session(get_engine(env["url"])), "AB123CD")
+                 if r["id"] != chosen)
+    at = _app("plate", text="AB123CD", sighting=str(other))
+    assert at.selectbox(key="plate_evidence").value == other
+    assert at.query_params["sighting"] == str(other)
+    at = _app("video", video_id=env["missing_media"], sighting=str(missing.id))
+    assert not evidence(at) and "not on the archive volume" in _text(at)

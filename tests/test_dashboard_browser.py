@@ -7,6 +7,7 @@ sleeps: CI's two loaded cores take from 1 to 20 s for the same page.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -14,6 +15,7 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -274,6 +276,14 @@ def test_links_stay_in_the_tab_and_back_works(server: dict[str, Any], browser: A
     expect(page.locator("[data-testid=stSelectbox] input").first).to_have_value(
         re.compile(r"s · AB123CD"), timeout=WAIT_MS)
     _same_session(page, browser, before)
+    # The evidence of that sighting downloads (cut on click): a zip with the clip and report.
+    with page.expect_download(timeout=WAIT_MS) as download:
+        page.get_by_role("button", name=re.compile("Evidence")).click()
+    with zipfile.ZipFile(download.value.path()) as z:
+        names = {Path(n).name for n in z.namelist()}
+        assert {"clip.mp4", "report.json", "report.txt"} <= names, names
+        report = json.loads(next(z.read(n) for n in z.namelist() if n.endswith("report.json")))
+    assert report["plate"]["text"] == "AB123CD"
     page.go_back()
     page.wait_for_url("**/plate?text=AB123CD", timeout=WAIT_MS)
     _visible(page, "What OCR read")

@@ -140,6 +140,45 @@ def text_param(name: str, key: str) -> Param:
     return Param(name, key, "", parse)
 
 
+def evidence_button(sighting: dict[str, Any], video_id: str, key: str) -> None:
+    """Download the evidence of one sighting: a zip of a clip from a few seconds before to a few
+    after (tasks/evidence.py), the best crop, the trip's GPX and a report. Cut on click, not on
+    every run of the page."""
+    import io
+    import tempfile
+    import zipfile
+
+    from tasks import evidence
+
+    cfg = settings()
+    if media.safe_path(cfg.archive_root or "", media.video_rel(video_id)) is None:
+        st.caption("🧾 Evidence export needs the archival copy, which is not on the archive volume.")
+        return
+    sid = int(sighting["id"])
+    text = sighting.get("plate_text") or sighting.get("text") or "unread"
+    name = f"{text}_{video_id}_{float(sighting['frame_s']):.1f}s.zip"
+
+    def build() -> bytes:
+        try:
+            with Session(get_engine(cfg.database_url or "")) as session, \
+                    tempfile.TemporaryDirectory(prefix="dashcam-evidence-") as tmp:
+                return evidence.evidence_zip(session, cfg, sid, Path(tmp))[1]
+        except (evidence.EvidenceError, SQLAlchemyError, OSError) as exc:
+            # The download still says what happened (this runs after the page was drawn).
+            buf = io.BytesIO()
+            with zipfile.ZipFile(buf, "w") as z:
+                z.writestr("ERROR.txt", f"The evidence of sighting {sid} could not be made: {exc}\n")
+            return buf.getvalue()
+
+    st.download_button(
+        f"🧾 Evidence: clip {evidence.BEFORE_S:.0f} s before to {evidence.AFTER_S:.0f} s after, "
+        "with report", build, file_name=name, mime="application/zip", key=key, on_click="ignore",
+        help="A zip: clip.mp4 (cut from the archival copy), best_crop.jpg, trip.gpx, report.json "
+             "and report.txt (text and other reads, confidence, camera and UTC times, positions). "
+             "`dashcam export` writes the same.",
+    )
+
+
 def date_param(name: str, key: str) -> Param:
     def parse(raw: str) -> date:
         try:
@@ -198,7 +237,9 @@ def seed_from_url(page: str, params: Sequence[Param]) -> None:
     outside this session's own writes (first load, a bookmark, Back or Forward, a link) or the
     widget lost its value (another page was open). A bad value is ignored with a note.
     """
-    if (st.session_state.get(f"_url_{page}") == _ours(params)
+    last = st.session_state.get(f"_url_{page}")
+    names = {p.name for p in params}
+    if (last is not None and {k: v for k, v in last.items() if k in names} == _ours(params)
             and all(p.key in st.session_state for p in params)):
         return  # the address is what this page last wrote: the widgets hold the truth
     for p in params:
@@ -212,16 +253,18 @@ def seed_from_url(page: str, params: Sequence[Param]) -> None:
         st.session_state[p.key] = value
 
 
-def write_url(page: str, params: Sequence[Param], **fixed: Any) -> None:
+def write_url(page: str, params: Sequence[Param], keep: Sequence[str] = (), **fixed: Any) -> None:
     """After the widgets: the address says what the page shows. `fixed` are parameters that no
-    widget holds (the video being shown). Each change is a history entry: Back undoes it."""
-    want = _query(fixed)
+    widget holds (the video being shown), `keep` ones a later part of the page reads and writes.
+    Each change is a history entry: Back undoes it."""
+    current = st.query_params.to_dict()
+    want = _query(fixed) | {k: current[k] for k in keep if k in current}
     for p in params:
         value = st.session_state.get(p.key)
         if value is not None and value != p.default:
             want[p.name] = p.dump(value)
-    st.session_state[f"_url_{page}"] = {k: v for k, v in want.items() if k in {p.name for p in params}}
-    if want != st.query_params.to_dict():
+    st.session_state[f"_url_{page}"] = want
+    if want != current:
         st.query_params.from_dict(want)
 
 

@@ -9,7 +9,9 @@ from dashboard import queries
 from dashboard.fuzzy import normalize
 from dashboard.views._ui import (
     MAX_TEXT,
+    Param,
     db,
+    evidence_button,
     fmt_conf,
     map_points,
     mark,
@@ -37,7 +39,8 @@ with db() as s:
             st.query_params["text"] = p["text"]
     seed_from_url("plate", params)
     text = st.text_input("Plate text", key="plate_text", max_chars=MAX_TEXT).strip()
-    write_url("plate", params)
+    # The chosen sighting (Evidence, below) stays while the plate does.
+    write_url("plate", params, keep=("sighting",) if st.query_params.get("text") == text else ())
     if not text:
         st.info("Enter a plate text, or open one from Search, a video or the home page.")
         st.stop()
@@ -90,6 +93,29 @@ with db() as s:
         first = min((r for r in timeline if r["video_id"] == vid), key=lambda r: r["frame_s"])
         page_link("video", f"{vid} at {first['frame_s']:.1f} s", icon="▶️", video_id=vid,
                   sighting=first["id"])
+
+    st.subheader("Evidence")
+    by_id = {r["id"]: r for r in timeline}
+    if by_id:
+        best_id = max(timeline, key=lambda r: (r["confidence"] or 0.0, -r["frame_s"]))["id"]
+
+        def parse_sighting(raw: str) -> int:
+            if not raw.isdigit() or int(raw) not in by_id:
+                raise ValueError("is not a sighting of this plate")
+            return int(raw)
+
+        # The chosen sighting is in the address too: a shared link exports the same moment.
+        evidence_params = [*params, Param("sighting", "plate_evidence", best_id, parse_sighting)]
+        seed_from_url("plate", evidence_params[1:])
+        chosen = st.selectbox(
+            "Sighting", list(by_id), key="plate_evidence",
+            format_func=lambda i: f"{by_id[i]['seen_at'] or '?'} · {by_id[i]['video_id']} at "
+            f"{by_id[i]['frame_s']:.1f} s · {fmt_conf(by_id[i]['confidence'])}",
+            help="The most legible one first; any other can be chosen.",
+        )
+        write_url("plate", evidence_params)
+        evidence_button({**by_id[chosen], "plate_text": text}, by_id[chosen]["video_id"],
+                        key="plate_evidence_zip")
 
     st.subheader("Where")
     show_map(map_points([{**r, "text": text} for r in timeline], entries), key="plate_map")

@@ -9,6 +9,7 @@ from dashboard import queries
 from dashboard.views._ui import (
     Param,
     db,
+    evidence_button,
     fmt_conf,
     map_points,
     mark,
@@ -73,7 +74,11 @@ with db() as s:
     write_url("video", params, video_id=video_id,
               t=st.query_params.get("t") if choice is None and t0 else None)
     start = t0 if choice is None else float(by_id[choice]["frame_s"])
-    show_video(video_id, start)
+    if show_video(video_id, start):
+        if choice is not None:
+            evidence_button(by_id[choice], video_id, key="video_evidence")
+        elif sightings:
+            st.caption("🧾 Pick a sighting above to download a clip around it with a report.")
 
     st.subheader("Route and sightings")
     route = queries.video_route(s, video_id)
