@@ -63,19 +63,23 @@ def demo(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the clips.")] = 1800,
 ) -> None:
     """Run the whole distributed pipeline on sample footage and print the result."""
-    from dashcam.samples import make_samples
+    from dashcam.samples import demo_gps, make_samples
     from dashcam.stack import Stack
-    from dashcam.status import format_report
+    from dashcam.status import format_plates, format_report, plates_report
 
     _logging()
     settings = get_settings()
     stack = Stack(settings)
     clips = make_samples(settings.volume_root("raw"))
-    logging.info("sample footage: %s", ", ".join(settings.relative("raw", c) for c in clips))
+    logging.info("sample footage: %s (GPS of the rendered clips: %s)",
+                 ", ".join(settings.relative("raw", c) for c in clips), demo_gps()[1])
 
     def work() -> None:
         report = wait_for_terminal(settings, len(clips), timeout)
         print(format_report(report))
+        print()
+        print(format_plates(plates_report(settings.database_url or "",
+                                          settings.dashboard_url or stack.dashboard_url)))
         print(
             f"\nPrefect UI: {settings.prefect_api_url.removesuffix('/api')}  archive: {settings.archive_root}"
         )

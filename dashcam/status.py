@@ -36,3 +36,42 @@ def format_report(report: dict[str, Any]) -> str:
             line += f"\n{'':<{width}}  reason: {v['error']}"
         lines.append(line)
     return "\n".join(lines)
+
+
+def plates_report(database_url: str, dashboard_url: str) -> list[dict[str, Any]]:
+    """Per video (by path): its plates (text, confidence, located or not) with the dashboard
+    links of the video and of each plate."""
+    from urllib.parse import urlencode
+
+    from models.tables import Plate, Sighting
+
+    base = dashboard_url.rstrip("/")
+    out = []
+    with session_scope(database_url) as session:
+        for v in session.exec(select(Video).order_by(Video.path)).all():
+            plates = session.exec(select(Plate).where(Plate.video_id == v.video_id)
+                                  .order_by(Plate.first_seen_s)).all()
+            located = set(session.exec(
+                select(Sighting.plate_id).where(Sighting.video_id == v.video_id,
+                                                Sighting.lat.is_not(None)).distinct()))  # type: ignore[union-attr]
+            out.append({
+                "video_id": v.video_id, "path": v.path, "stage": v.stage, "has_gps": v.has_gps,
+                "link": f"{base}/video?{urlencode({'video_id': v.video_id})}",
+                "plates": [{"text": p.text, "confidence": round(p.confidence, 3),
+                            "located": p.plate_id in located,
+                            "link": f"{base}/plate?{urlencode({'text': p.text})}"} for p in plates],
+            })
+    return out
+
+
+def format_plates(rows: list[dict[str, Any]]) -> str:
+    lines = ["Plates read, per video:"]
+    for r in rows:
+        gps = "GPS" if r["has_gps"] else "no GPS"
+        lines.append(f"  {r['path']} ({r['stage']}, {gps}): {r['link']}")
+        if not r["plates"]:
+            lines.append("      no plates")
+        for p in r["plates"]:
+            where = "on the map" if p["located"] else "not located"
+            lines.append(f"      {p['text']:<10} {p['confidence']:.2f}  {where:<11}  {p['link']}")
+    return "\n".join(lines)

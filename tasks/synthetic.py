@@ -13,18 +13,31 @@ Below ~720p the plate is too small for reliable exact reads.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import shutil
+import struct
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-__all__ = ["render_plate_clip", "render_plate_frames", "render_plate_image"]
+from tasks.gps.model import Fix
+
+__all__ = [
+    "add_novatek_gps",
+    "graft_novatek_blocks",
+    "novatek_block",
+    "render_plate_clip",
+    "render_plate_frames",
+    "render_plate_image",
+    "synthetic_track",
+]
 
 _PLATE_MM = (520, 110)  # EU plate size; only the aspect ratio matters here
 _SUPERSAMPLE = 4  # draw the plate big, then downscale: anti-aliased glyph edges like a lens
@@ -282,3 +295,100 @@ def render_plate_clip(
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+# --------------------------------------------------------------------------- GPS in the clip
+# Novatek `freeGPS ` blocks, the way Viofo A129/A139/A229 firmware writes them (the layout
+# tasks/gps/novatek.py reads; offsets as in ../shared/data/videos/novatek_vectors): one block a
+# second, indexed by `moov/gps `, stored after `moov` in a top-level `free` box.
+
+_KNOT = 1852.0 / 3600.0
+NOVATEK_BLOCK = 0x100  # cameras write 16 KB blocks, mostly zeros; the reader needs 0x3C bytes
+
+
+def _ddmm(deg: float) -> float:
+    d = int(abs(deg))
+    return d * 100 + (abs(deg) - d) * 60
+
+
+def novatek_block(fix: Fix) -> bytes:
+    """One `freeGPS ` block (Viofo float32 layout): UTC time, A/V, N/S, E/W, DDMM.mmmm, knots."""
+    raw = bytearray(NOVATEK_BLOCK)
+    struct.pack_into(">I8s", raw, 0, NOVATEK_BLOCK, b"freeGPS ")
+    t = fix.time
+    if t is None or not fix.valid:
+        return bytes(raw)  # zeros after the header: what a camera without a fix writes
+    struct.pack_into("<6I", raw, 0x10, t.hour, t.minute, t.second, t.year % 100, t.month, t.day)
+    raw[0x28:0x2C] = b"A" + (b"N" if fix.lat >= 0 else b"S") + (b"E" if fix.lon >= 0 else b"W") + b"\0"
+    struct.pack_into("<4f", raw, 0x2C, _ddmm(fix.lat), _ddmm(fix.lon),
+                     (fix.speed_mps or 0.0) / _KNOT, (fix.bearing_deg or 0.0) % 360.0)
+    return bytes(raw)
+
+
+def _boxes(data: bytes) -> list[tuple[bytes, int, int]]:
+    out, pos = [], 0
+    while pos + 8 <= len(data):
+        size, btype = struct.unpack_from(">I4s", data, pos)
+        if size < 8:
+            raise ValueError(f"box {btype!r} at byte {pos} has size {size}: not a plain MP4")
+        out.append((btype, pos, size))
+        pos += size
+    return out
+
+
+def graft_novatek_blocks(src: Path, dst: Path, blocks: Sequence[bytes]) -> Path:
+    """`dst`: `src` with `blocks` indexed by a `moov/gps ` box and stored after `moov`.
+
+    `moov` must be the last box (ffmpeg without +faststart): growing it then moves no media
+    data, so every chunk offset stays right and the file still plays.
+    """
+    data = Path(src).read_bytes()
+    moovs = [b for b in _boxes(data) if b[0] == b"moov"]
+    if len(moovs) != 1 or moovs[0][1] + moovs[0][2] != len(data):
+        raise ValueError(f"{src}: moov is not the last box; write it without +faststart")
+    _, start, size = moovs[0]
+    index_size = 8 + 8 + 8 * len(blocks)
+    first = start + size + index_size + 8  # after the grown moov and the `free` header
+    entries, offset = [], first
+    for b in blocks:
+        entries.append(struct.pack(">II", offset, len(b)))
+        offset += len(b)
+    index = struct.pack(">I4sII", index_size, b"gps ", 0x101, len(blocks)) + b"".join(entries)
+    moov = struct.pack(">I4s", size + index_size, b"moov") + data[start + 8:start + size] + index
+    store = b"".join(blocks)
+    Path(dst).write_bytes(data[:start] + moov + struct.pack(">I4s", 8 + len(store), b"free") + store)
+    return Path(dst)
+
+
+def add_novatek_gps(clip: Path, fixes: Sequence[Fix]) -> Path:
+    """Give a rendered clip the GPS a Viofo writes: one block per fix, in place (atomically).
+    A +faststart clip is first remuxed (stream copy) to put `moov` last."""
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        raise RuntimeError("ffmpeg not found on PATH; it is needed to remux the clip")
+    clip = Path(clip)
+    tmp = clip.with_name(f".{clip.name}.{uuid.uuid4().hex[:8]}.gps.tmp")
+    plain = clip.with_name(f".{clip.name}.{uuid.uuid4().hex[:8]}.plain.mp4")
+    try:
+        subprocess.run([ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", str(clip),
+                        "-map", "0", "-c", "copy", "-f", "mp4", str(plain)], check=True,
+                       capture_output=True, timeout=300)
+        graft_novatek_blocks(plain, tmp, [novatek_block(f) for f in fixes])
+        os.replace(tmp, clip)
+    finally:
+        tmp.unlink(missing_ok=True)
+        plain.unlink(missing_ok=True)
+    return clip
+
+
+def synthetic_track(start_utc: datetime, seconds: int, lat: float = 46.8403, lon: float = 29.4631,
+                    speed_mps: float = 12.0, bearing_deg: float = 35.0) -> list[Fix]:
+    """A plausible 1 Hz drive: steady speed along a gently turning road (3 degrees a second)."""
+    fixes = []
+    for i in range(seconds):
+        fixes.append(Fix(start_utc + timedelta(seconds=i), lat, lon, speed_mps, bearing_deg % 360.0))
+        step = speed_mps / 6_371_000.0
+        lat += math.degrees(step * math.cos(math.radians(bearing_deg)))
+        lon += math.degrees(step * math.sin(math.radians(bearing_deg)) / math.cos(math.radians(lat)))
+        bearing_deg += 3.0
+    return fixes

@@ -55,20 +55,9 @@ def freegps_block(body: bytes, size: int = 0x100) -> bytes:
 
 
 def add_novatek(src: Path, dst: Path, blocks: list[bytes]) -> Path:
-    data = src.read_bytes()
-    (mtype, mstart, msize), = [b for b in top_boxes(data) if b[0] == b"moov"]
-    assert mstart + msize == len(data), "ffmpeg put moov last"
-    index_size = 8 + 8 + 8 * len(blocks)
-    new_moov_size = msize + index_size
-    store_start = mstart + new_moov_size + 8  # first block, after the `free` header
-    entries, offset = [], store_start
-    for b in blocks:
-        entries.append(struct.pack(">II", offset, len(b)))
-        offset += len(b)
-    index = box(b"gps ", struct.pack(">II", 0x101, len(blocks)) + b"".join(entries))
-    moov = struct.pack(">I4s", new_moov_size, b"moov") + data[mstart + 8: mstart + msize] + index
-    dst.write_bytes(data[:mstart] + moov + box(b"free", b"".join(blocks)))
-    return dst
+    from tasks.synthetic import graft_novatek_blocks  # the demo's writer, the same layout
+
+    return graft_novatek_blocks(src, dst, blocks)
 
 
 def add_blackvue(src: Path, dst: Path, nmea_lines: list[str]) -> Path:
