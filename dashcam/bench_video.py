@@ -9,6 +9,11 @@ tracker, OCR, voting, archival copy) over
 Per clip and per part it prints the plates in the ground truth, those read exactly (and with
 O = 0: US plates and some eu labels write one glyph for both), the extra plates (stored plates
 that match no plate of the clip, and second copies of one that does) and the seconds spent.
+
+`--wide` runs every photo of each part instead (`compose.wide_scenes`: 8 cars passed one after
+another per clip, about 400 plates in all) and reads each photo as a still too, with the same
+models, reader and formats: how many plates the video path loses that the still reader gets
+(and the other way round), which is how the video path failed on material we do not have.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dashcam.bench_plates import o_is_0
-from dashcam.compose import DATA, PARTS, rendered, scenes
+from dashcam.compose import DATA, PARTS, Clip, rendered, scenes, wide_scenes
 from dashcam.settings import Settings
 
 REAL = DATA / "videos" / "real_plates"
@@ -46,22 +51,35 @@ class Outcome:
     missed: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
     unlisted: list[str] = field(default_factory=list)  # true plates the ground truth lacks
+    found: list[bool] = field(default_factory=list)  # per true plate: read (O = 0 forgiven)
+    still: list[str | None] | None = None  # per true plate: the still reader's text (--wide)
+
+    def still_read(self) -> list[bool]:
+        """Per true plate: whether the still reader read it (O = 0 forgiven)."""
+        return [s is not None and o_is_0(s) == o_is_0(t)
+                for t, s in zip(self.truth, self.still or [], strict=True)]  # fmt: skip
 
     def score(self) -> Outcome:
-        """Each true plate matches at most one stored plate; every other stored plate is extra."""
+        """Each true plate matches at most one stored plate; every other stored plate is extra.
+        Exact matches are taken first, so an O = 0 match never takes another plate's read."""
         left = list(self.read)
-        for plate in self.truth:
+        exact = [False] * len(self.truth)
+        for k, plate in enumerate(self.truth):
             if plate in left:
                 left.remove(plate)
-                self.exact += 1
-                self.exact_o0 += 1
+                exact[k] = True
+        self.exact = sum(exact)
+        self.found = list(exact)
+        for k, plate in enumerate(self.truth):
+            if exact[k]:
                 continue
             near = next((r for r in left if o_is_0(r) == o_is_0(plate)), None)
             if near is not None:
                 left.remove(near)
-                self.exact_o0 += 1
+                self.found[k] = True
             else:
                 self.missed.append(plate)
+        self.exact_o0 = sum(self.found)
         known = UNLISTED.get(self.clip, []) if self.part == "real" else []
         self.unlisted = [r for r in left if r in known]
         self.extra = [r for r in left if r not in known]
@@ -88,11 +106,46 @@ def run_clip(base: Settings, src: Path, truth: list[str], part: str, work: Path)
     return Outcome(part, src.name, truth, read, seconds, result.error).score()
 
 
+def still_reads(base: Settings, clip: Clip) -> list[str | None]:
+    """Each view's photo read as a still, as `dashcam read-plates` reads it (the heavy stage's
+    models, reader, thresholds and formats): the text of the box on the plate, or None."""
+    from dashcam.bench_plates import MATCH_IOU
+    from tasks.heavy import models_for
+    from tasks.plates import read_plates
+    from tasks.tracking import iou
+
+    detector, reader = models_for(base)
+    out: list[str | None] = []
+    for v in clip.views:
+        gt = v.photo.plate_box
+        found = [(iou(d.box, gt), t.text)
+                 for d, t in read_plates(v.photo.image(), detector, reader,
+                                         base.plate_min_confidence)
+                 if t is not None and iou(d.box, gt) >= MATCH_IOU]  # fmt: skip
+        out.append(max(found)[1] if found else None)
+    return out
+
+
+def still_vs_video(outcomes: list[Outcome]) -> dict[str, int]:
+    """Plates read (O = 0 forgiven) by each path on the same photos."""
+    pairs = [(s, f) for o in outcomes if o.still is not None
+             for s, f in zip(o.still_read(), o.found, strict=True)]  # fmt: skip
+    return {
+        "plates": len(pairs),
+        "still": sum(s for s, _ in pairs),
+        "video": sum(v for _, v in pairs),
+        "both": sum(s and v for s, v in pairs),
+        "still_only": sum(s and not v for s, v in pairs),
+        "video_only": sum(v and not s for s, v in pairs),
+    }
+
+
 def bench_video(
     parts: tuple[str, ...] = (*PARTS, "real"),
     cache: Path | None = None,
     keep: Path | None = None,
     only: str | None = None,
+    wide: bool = False,
 ) -> list[Outcome]:
     if not DATA.is_dir():
         print(f"real data {DATA} is absent: nothing to benchmark")
@@ -116,14 +169,24 @@ def bench_video(
             if part == "real":
                 jobs = real_clips()
             else:
-                for clip in scenes(part):
-                    jobs.append((rendered(clip, cache), clip.plates))
-            for src, truth in jobs:
+                for clip in (wide_scenes if wide else scenes)(part):
+                    if not only or only in clip.name:
+                        jobs.append((rendered(clip, cache), clip))
+            for src, job in jobs:
                 if only and only not in src.name:
                     continue
+                truth = job.plates if isinstance(job, Clip) else job
                 o = run_clip(base, src, truth, part, work)
+                if wide and isinstance(job, Clip):
+                    o.still = still_reads(base, job)
                 out.append(o)
                 note = f"missed {o.missed} extra {o.extra}" if o.missed or o.extra else ""
+                if o.still is not None:
+                    still_ok = o.still_read()
+                    lost = [t for t, s, f in zip(o.truth, still_ok, o.found, strict=True)
+                            if s and not f]  # fmt: skip
+                    note += f" still {sum(still_ok)}/{len(o.truth)}"
+                    note += f" video lost {lost}" if lost else ""
                 if o.unlisted:
                     note += f" (also read, true but not in expected.json: {o.unlisted})"
                 if o.error:
@@ -136,6 +199,12 @@ def bench_video(
                       sum(o.exact_o0 for o in mine), sum(len(o.extra) for o in mine),
                       f"{sum(o.seconds for o in mine):.1f}",
                       f"{sum(o.error is not None for o in mine)} failed"])  # fmt: skip
+                if wide and part != "real":
+                    c = still_vs_video(mine)
+                    print(f"{part}: of {c['plates']} plates (O = 0 forgiven) the still reader "
+                          f"reads {c['still']}, the video path {c['video']}; both {c['both']}, "
+                          f"only as stills {c['still_only']}, only in video {c['video_only']}",
+                          flush=True)  # fmt: skip
     finally:
         if keep is None:
             shutil.rmtree(work, ignore_errors=True)

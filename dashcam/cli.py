@@ -71,15 +71,23 @@ def demo(
     settings = get_settings()
     stack = Stack(settings)
     clips = make_samples(settings.volume_root("raw"))
-    logging.info("sample footage: %s (GPS of the rendered clips: %s)",
-                 ", ".join(settings.relative("raw", c) for c in clips), demo_gps()[1])
+    logging.info(
+        "sample footage: %s (GPS of the rendered clips: %s)",
+        ", ".join(settings.relative("raw", c) for c in clips),
+        demo_gps()[1],
+    )
 
     def work() -> None:
         report = wait_for_terminal(settings, len(clips), timeout)
         print(format_report(report))
         print()
-        print(format_plates(plates_report(settings.database_url or "",
-                                          settings.dashboard_url or stack.dashboard_url)))
+        print(
+            format_plates(
+                plates_report(
+                    settings.database_url or "", settings.dashboard_url or stack.dashboard_url
+                )
+            )
+        )
         print(
             f"\nPrefect UI: {settings.prefect_api_url.removesuffix('/api')}  archive: {settings.archive_root}"
         )
@@ -173,10 +181,17 @@ def status(
 @app.command("export")
 def export_cmd(
     ref: Annotated[
-        str, typer.Argument(help="A plate text (each plate with it), a plate_id, or a sighting id (123 or S123).")
+        str,
+        typer.Argument(
+            help="A plate text (each plate with it), a plate_id, or a sighting id (123 or S123)."
+        ),
     ],
-    out: Annotated[Path, typer.Option("--out", help="Folder to write each sighting's evidence into.")],
-    before: Annotated[float, typer.Option(min=0, max=60, help="Seconds of clip before the sighting.")] = 5.0,
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder to write each sighting's evidence into.")
+    ],
+    before: Annotated[
+        float, typer.Option(min=0, max=60, help="Seconds of clip before the sighting.")
+    ] = 5.0,
     after: Annotated[float, typer.Option(min=0, max=60, help="Seconds of clip after it.")] = 5.0,
     as_json: Annotated[bool, typer.Option("--json", help="Each report as one JSON line.")] = False,
 ) -> None:
@@ -195,7 +210,9 @@ def export_cmd(
     with session_scope(settings.database_url) as session:
         ids = find_sightings(session, ref)
         if not ids:
-            typer.echo(f"error: no sighting, plate_id or plate text {ref!r} in the app database", err=True)
+            typer.echo(
+                f"error: no sighting, plate_id or plate text {ref!r} in the app database", err=True
+            )
             raise typer.Exit(1)
         for sid in ids:
             try:
@@ -208,8 +225,10 @@ def export_cmd(
                 typer.echo(json.dumps({"folder": str(ev.folder), **ev.report}))
             else:
                 c = ev.report["clip"]
-                typer.echo(f"{ev.folder}: {ev.report['plate']['text']} at {c['start_s']:.1f}-"
-                           f"{c['end_s']:.1f} s ({c['method']}), {', '.join(ev.files)}")
+                typer.echo(
+                    f"{ev.folder}: {ev.report['plate']['text']} at {c['start_s']:.1f}-"
+                    f"{c['end_s']:.1f} s ({c['method']}), {', '.join(ev.files)}"
+                )
     raise typer.Exit(1 if failed else 0)
 
 
@@ -532,6 +551,13 @@ def bench_video_cmd(
         Path | None, typer.Option(help="Keep each clip's heavy bundle in this folder.")
     ] = None,
     verbose: Annotated[bool, typer.Option(help="The heavy stage's own log lines too.")] = False,
+    wide: Annotated[
+        bool,
+        typer.Option(
+            help="Every photo of each part (about 400 plates, ~15 min the first time), each "
+            "also read as a still: what the video path loses against the still reader."
+        ),
+    ] = False,
 ) -> None:
     """Plates read in video: clips composed from the real photos (tuning and held-out parts)
     and the real videos, through the heavy stage's own code."""
@@ -543,7 +569,7 @@ def bench_video_cmd(
     unknown = [p for p in parts if p not in ("tuning", "held-out", "real")]
     if unknown:
         raise typer.BadParameter(f"unknown part {unknown}: tuning, held-out or real")
-    bench_video(parts, keep=keep, only=clip)
+    bench_video(parts, keep=keep, only=clip, wide=wide)
 
 
 @bench_app.command("search")

@@ -161,10 +161,7 @@ def scenes(part: str, data: Path = DATA, seed: int = 13) -> list[Clip]:
     # Cars passed one after another at about the same place in the frame.
     seq = Clip(f"{part}-sequence", part, "sequence")
     for k in range(8):
-        t0 = k * 2.5
-        seq.views.append(View(next(take), t0, t0 + 2.5, 960 + rng.randint(-80, 80),
-                              620 + rng.randint(-40, 40), rng.uniform(70, 110),
-                              rng.uniform(200, 300), (rng.uniform(-60, 60), rng.uniform(20, 60))))  # fmt: skip
+        seq.views.append(_passed(next(take), k * 2.5, rng))
     clips.append(seq)
 
     # Two or three plates in view at once.
@@ -194,15 +191,55 @@ def scenes(part: str, data: Path = DATA, seed: int = 13) -> list[Clip]:
     # US plates (crops pasted on car photos), one after another.
     if us:
         us_clip = Clip(f"{part}-us", part, "us")
-        for k, (key, path, _state, text) in enumerate(us[:6]):
-            host = hosts[k % len(hosts)]
-            photo = Photo(f"{key}@{host.key}", host.path, host.box, text, paste=path)
-            t0 = k * 2.5
-            us_clip.views.append(View(photo, t0, t0 + 2.5, 960 + rng.randint(-80, 80), 620,
-                                      rng.uniform(70, 100), rng.uniform(180, 260),
-                                      (rng.uniform(-40, 40), 30.0)))  # fmt: skip
+        for k, crop in enumerate(us[:6]):
+            us_clip.views.append(_passed_us(crop, hosts[k % len(hosts)], k * 2.5, rng))
         clips.append(us_clip)
     return clips
+
+
+WIDE_PER_CLIP = 8
+
+
+def wide_scenes(part: str, data: Path = DATA, seed: int = 13) -> list[Clip]:
+    """Every car photo and every US crop of the part, 8 to a clip, passed one after another at
+    about the same place in the frame (the `sequence` scene): the whole photo set through the
+    video path, so that it can be set beside the still reader on the same photos."""
+    rng = random.Random(f"{seed}:{part}:wide")
+    photos = [p for p in car_photos(data) if part_of(p.key) == part]
+    rng.shuffle(photos)
+    hosts = [p for p in photos if p.key.startswith("openalpr_br")] or photos
+    us = [c for c in us_crops(data) if part_of(c[0]) == part]
+    rng.shuffle(us)
+    clips: list[Clip] = []
+    for n, k0 in enumerate(range(0, len(photos), WIDE_PER_CLIP), 1):
+        clip = Clip(f"{part}-wide-cars{n:02d}", part, "wide")
+        for k, photo in enumerate(photos[k0 : k0 + WIDE_PER_CLIP]):
+            clip.views.append(_passed(photo, k * 2.5, rng))
+        clips.append(clip)
+    if hosts:
+        for n, k0 in enumerate(range(0, len(us), WIDE_PER_CLIP), 1):
+            clip = Clip(f"{part}-wide-us{n:02d}", part, "wide")
+            for k, crop in enumerate(us[k0 : k0 + WIDE_PER_CLIP]):
+                clip.views.append(_passed_us(crop, hosts[(k0 + k) % len(hosts)], k * 2.5, rng))
+            clips.append(clip)
+    return clips
+
+
+def _passed(photo: Photo, t0: float, rng: random.Random) -> View:
+    """A car approached for 2.5 s near the frame's centre, drifting a little."""
+    return View(photo, t0, t0 + 2.5, 960 + rng.randint(-80, 80), 620 + rng.randint(-40, 40),
+                rng.uniform(70, 110), rng.uniform(200, 300),
+                (rng.uniform(-60, 60), rng.uniform(20, 60)))  # fmt: skip
+
+
+def _passed_us(
+    crop: tuple[str, Path, str, str], host: Photo, t0: float, rng: random.Random
+) -> View:
+    """A US crop pasted over a host car's plate, approached for 2.5 s."""
+    key, path, _state, text = crop
+    photo = Photo(f"{key}@{host.key}", host.path, host.box, text, paste=path)
+    return View(photo, t0, t0 + 2.5, 960 + rng.randint(-80, 80), 620, rng.uniform(70, 100),
+                rng.uniform(180, 260), (rng.uniform(-40, 40), 30.0))  # fmt: skip
 
 
 def _in_a_row(

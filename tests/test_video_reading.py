@@ -52,6 +52,36 @@ def test_photos_split_into_tuning_and_held_out_for_good() -> None:
     assert all(isinstance(v, View) for c in scenes("tuning") for v in c.views)
 
 
+def test_wide_scenes_pass_every_photo_of_a_part_once() -> None:
+    """`bench video --wide` covers the whole part, each photo once, and never the other part."""
+    from dashcam.compose import WIDE_PER_CLIP, part_of, us_crops, wide_scenes
+
+    if not (DATA / "plates").is_dir():
+        pytest.skip(f"real test data {DATA} is absent")
+    for part in ("tuning", "held-out"):
+        clips = wide_scenes(part)
+        keys = [v.photo.key for c in clips for v in c.views]
+        cars = sorted(p.key for p in car_photos() if part_of(p.key) == part)
+        us = sorted(c[0] for c in us_crops() if part_of(c[0]) == part)
+        assert sorted(k for k in keys if "@" not in k) == cars
+        assert sorted(k.split("@")[0] for k in keys if "@" in k) == us
+        assert all(1 <= len(c.views) <= WIDE_PER_CLIP for c in clips)
+        # one after another: no two views of a clip on screen at once
+        for c in clips:
+            for a, b in zip(c.views, c.views[1:], strict=False):
+                assert a.t1 <= b.t0
+
+
+def test_the_video_score_takes_exact_reads_first() -> None:
+    """An O = 0 match never takes the read another plate matches exactly."""
+    from dashcam.bench_video import Outcome
+
+    o = Outcome("tuning", "c", ["AB0123", "AB0I23"], ["AB0123", "ABO123", "ZZ999"], 1.0).score()
+    assert (o.exact, o.exact_o0, o.missed, o.extra) == (1, 1, ["AB0I23"], ["ABO123", "ZZ999"])
+    o = Outcome("tuning", "c", ["ABO123", "AB0123"], ["AB0123", "AB0123"], 1.0).score()
+    assert (o.exact, o.exact_o0, o.extra) == (1, 2, [])
+
+
 def test_a_still_and_a_video_frame_take_one_reading_path(tmp_path: Path) -> None:
     """`read-plates` and heavy use the same models, crop and reader: the same frame gives the
     same read whether it is a photo or a sampled frame of a one-box track."""
