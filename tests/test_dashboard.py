@@ -295,6 +295,67 @@ def test_map_page(env: dict[str, Any]) -> None:
     assert "No located sightings" in _text(at)
 
 
+def test_map_page_fits_the_sightings_not_a_distant_route(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A trip driven on another continent (a route, no sightings) must not shrink the Map
+    page's sightings to one dot: the view centres on them at street zoom. The Video page,
+    whose route and sightings belong together, keeps fitting both."""
+    import json
+    from datetime import datetime
+
+    from dashboard.seed import ORIGIN
+    from models.tables import GpsPoint, Trip, Video
+
+    url = f"sqlite:///{tmp_path / 'dashcam.db'}"
+    info = seed_demo(url, tmp_path / "archive", n_trips=1, media=False)
+    with Session(get_engine(url)) as s:
+        s.add(
+            Trip(
+                trip_id="20261020-09",
+                folder="far",
+                camera="viofo",
+                started_at=datetime(2026, 10, 20, 9),
+                video_count=1,
+            )
+        )
+        s.flush()
+        s.add(
+            Video(
+                video_id="FAR0001",
+                path="far/FAR0001.MP4",
+                trip_id="20261020-09",
+                recorded_at=datetime(2026, 10, 20, 9),
+                has_gps=True,
+                stage="archived",
+            )
+        )
+        s.flush()
+        s.add_all(
+            GpsPoint(
+                video_id="FAR0001", offset_s=float(k), lat=-33.86 + k * 1e-4, lon=151.21 + k * 1e-4
+            )
+            for k in range(30)
+        )  # Sydney
+        s.commit()
+    monkeypatch.setenv("DASHCAM_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DASHCAM_DATABASE_URL", url)
+    monkeypatch.setenv("DASHCAM_ARCHIVE_ROOT", str(tmp_path / "archive"))
+
+    def view(at: Any) -> dict[str, float]:
+        return json.loads(at.get("deck_gl_json_chart")[0].proto.json)["initialViewState"]
+
+    at = _app("map")
+    assert "2 route(s)" in _text(at), "the distant route is drawn"
+    v = view(at)
+    assert abs(v["latitude"] - ORIGIN[0]) < 0.05 and abs(v["longitude"] - ORIGIN[1]) < 0.05, v
+    assert v["zoom"] >= 12, v
+    at.toggle(key="map_routes").set_value(False).run()
+    assert view(at) == v  # the same view with the routes off
+    v = view(_app("video", video_id=info["videos"][0]))
+    assert abs(v["latitude"] - ORIGIN[0]) < 0.05 and v["zoom"] >= 12, v
+
+
 def test_search_page(env: dict[str, Any]) -> None:
     at = _app("search")
     assert "Type a plate text" in _text(at)

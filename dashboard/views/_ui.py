@@ -358,13 +358,18 @@ def show_map(
     paths: Sequence[list[list[float]]] = (),
     height: int = 420,
     key: str | None = None,
+    fit_points: bool = False,
 ) -> None:
-    """Sightings as dots (coloured by confidence, watchlist hits ringed) and routes as lines."""
-    coords = [(p["lat"], p["lon"]) for p in points if p.get("lat") is not None]
-    coords += [(lat, lon) for path in paths for lon, lat in path]
-    if not coords:
+    """Sightings as dots (coloured by confidence, watchlist hits ringed) and routes as lines.
+
+    The view fits everything, or with `fit_points` the sightings alone when there are any (the
+    Map page: a route on another continent shrank the demo's sightings to one dot)."""
+    located = [(p["lat"], p["lon"]) for p in points if p.get("lat") is not None]
+    route = [(lat, lon) for path in paths for lon, lat in path]
+    if not located and not route:
         st.info("Nothing located to map here (no GPS).")
         return
+    coords = located if fit_points and located else located + route
     lats = [c[0] for c in coords]
     lons = [c[1] for c in coords]
     span = max(max(lats) - min(lats), max(lons) - min(lons), 0.001)

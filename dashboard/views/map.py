@@ -56,7 +56,7 @@ with db() as s:
     if not rows and not routes:
         st.info("No located sightings for these filters.")
     else:
-        show_map(map_points(rows, entries), routes, height=520, key="map_map")
+        show_map(map_points(rows, entries), routes, height=520, key="map_map", fit_points=True)
     if trip:
         gpx = queries.trip_gpx(s, trip)
         if gpx:
