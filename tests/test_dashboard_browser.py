@@ -344,6 +344,24 @@ def test_phone_toolbar_leaves_the_paging_buttons_free(server: dict[str, Any], br
     page.close()
 
 
+def test_bad_addresses_show_a_note_never_a_traceback(server: dict[str, Any], browser: Any) -> None:
+    """What a browser showed before: `t=inf` a raw OverflowError with server paths, a
+    3,000-character search echoed several screens tall. Now a short note, at the phone's size."""
+    vid = server["videos"][0]
+    long = "A" * 3000
+    for path, note in (
+        (f"/video?video_id={vid}&t=inf", "is not a time in this video"),
+        ("/video?video_id=nope", "No video 'nope'"),
+        ("/plate?plate_id=no-such-plate", "No plate 'no-such-plate'"),
+        (f"/search?q={long}", "3000 characters long"),
+        ("/search?q=*", "is too broad"),
+    ):
+        page = _open(browser, server["url"] + path, note, "phone")  # _open: no traceback
+        assert long not in page.inner_text("body"), path[:40]
+        assert page.evaluate("document.documentElement.scrollWidth") <= SIZES["phone"][0] + 2
+        page.close()
+
+
 def test_login_refused_then_accepted(tmp_path: Path, browser: Any) -> None:
     """A login in front of every page (DASHCAM_DASHBOARD_LOGIN=always stands in for an address
     beyond loopback, which a test must not open): a wrong password shows nothing of the archive,
