@@ -119,8 +119,11 @@ def browser() -> Iterator[Any]:
 
 
 def _idle(page: Any) -> None:
-    """Streamlit finished its run: the running-man status widget is gone."""
-    page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')",
+    """Streamlit finished its run (the running-man status widget is gone) and drew what it
+    sent: tables, page links and figures are lazily loaded and stand as grey skeletons until
+    their code arrives, which a screenshot right after the run caught."""
+    page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')"
+                           " && !document.querySelector('[data-testid=\"stSkeleton\"]')",
                            timeout=WAIT_MS)
 
 
