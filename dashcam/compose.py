@@ -25,11 +25,14 @@ import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import cv2
 import numpy as np
 
 from dashcam.bench_plates import load_image
+
+T = TypeVar("T")
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 PARTS = ("tuning", "held-out")
@@ -210,6 +213,9 @@ def wide_scenes(part: str, data: Path = DATA, seed: int = 13) -> list[Clip]:
     hosts = [p for p in photos if p.key.startswith("openalpr_br")] or photos
     us = [c for c in us_crops(data) if part_of(c[0]) == part]
     rng.shuffle(us)
+    # One plate twice in a clip (two photos of one car) is one plate to the pipeline, rightly.
+    photos = _apart(photos, lambda p: p.text)
+    us = _apart(us, lambda c: c[3])
     clips: list[Clip] = []
     for n, k0 in enumerate(range(0, len(photos), WIDE_PER_CLIP), 1):
         clip = Clip(f"{part}-wide-cars{n:02d}", part, "wide")
@@ -223,6 +229,25 @@ def wide_scenes(part: str, data: Path = DATA, seed: int = 13) -> list[Clip]:
                 clip.views.append(_passed_us(crop, hosts[(k0 + k) % len(hosts)], k * 2.5, rng))
             clips.append(clip)
     return clips
+
+
+def _apart(items: list[T], text: Callable[[T], str]) -> list[T]:
+    """`items` reordered so that no two of one `WIDE_PER_CLIP` chunk share a plate text: an
+    item whose text its chunk already holds swaps with the first later one that fits."""
+    out = list(items)
+    chunk = WIDE_PER_CLIP
+    for i in range(len(out)):
+        c0 = i - i % chunk
+        if text(out[i]) not in {text(x) for x in out[c0:i]}:
+            continue
+        for j in range(c0 + chunk, len(out)):
+            d0 = j - j % chunk
+            mine = {text(x) for k, x in enumerate(out[c0 : c0 + chunk]) if c0 + k != i}
+            theirs = {text(x) for k, x in enumerate(out[d0 : d0 + chunk]) if d0 + k != j}
+            if text(out[j]) not in mine and text(out[i]) not in theirs:
+                out[i], out[j] = out[j], out[i]
+                break
+    return out
 
 
 def _passed(photo: Photo, t0: float, rng: random.Random) -> View:

@@ -269,6 +269,7 @@ def merge_tracks(
 # Two plates this close in time and place are one plate read twice when their texts allow it.
 _FOLD_GAP_S = 2.0
 _FOLD_JUMP = 2.0  # plate widths between the centres
+_FOLD_TOUCH_S = 0.6  # one sampled frame apart (0.5 s by default)
 
 
 def _related_texts(a: str, b: str) -> bool:
@@ -282,12 +283,15 @@ def _related_texts(a: str, b: str) -> bool:
 
 def _same_place(a: PlateGroup, b: PlateGroup, obs: list[Observation]) -> bool:
     """b's boxes continue a's (or sit on them): at the nearest moments in time, the centres
-    are within `_FOLD_JUMP` plate widths and the sizes within 1.6x, or b's box lies on a's."""
+    are within `_FOLD_JUMP` plate widths and the sizes within 1.6x, or b's box lies on a's in
+    the same or the next sampled frame."""
     ta = {obs[j].frame_s: obs[j].box for j in a.members}
     tb = {obs[j].frame_s: obs[j].box for j in b.members}
-    for t in ta.keys() & tb.keys():  # seen in the same frame: one box on the other?
-        inter = _area(_intersection(ta[t], tb[t]))
-        if inter >= 0.5 * min(_area(ta[t]), _area(tb[t])):
+    # One box on the other, in one frame or the next: the detector boxed part of the plate
+    # (a 43 px box on the right half of a plate boxed whole, 91 px, half a second later).
+    for x, y in ((x, y) for x in ta for y in tb if abs(x - y) <= _FOLD_TOUCH_S):
+        inter = _area(_intersection(ta[x], tb[y]))
+        if inter >= 0.5 * min(_area(ta[x]), _area(tb[y])):
             return True
     gap, (sa, sb) = min(((abs(x - y), (x, y)) for x in ta for y in tb), key=lambda g: g[0])
     if gap == 0 or gap > _FOLD_GAP_S:

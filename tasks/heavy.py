@@ -594,7 +594,8 @@ _SHORT_PLATE = 5  # characters: a read shorter than this is a plate only if it f
 
 def plate_text_check(formats: tuple[PlateFormat, ...] | None) -> Callable[[str], bool]:
     """A short read that fits none of `formats` is a fragment or a sign, not a plate: 4-character
-    stray reads (a plate's prefix, a sticker) were stored as plates. With no region known
+    stray reads (a plate's prefix, a sticker) were stored as plates. Where the region has
+    short vanity plates (the US), a short read is one. With no region known
     (None), short reads are never plates: across all regions' formats some layout fits
     almost any 4 characters (German `T AA 5`)."""
 
@@ -604,7 +605,7 @@ def plate_text_check(formats: tuple[PlateFormat, ...] | None) -> Callable[[str],
         if formats is None:
             return False
         fmt = repair_detail(text, formats).format
-        return fmt is not None and fmt.specific
+        return fmt is not None and (fmt.specific or fmt.short_vanity)
 
     return is_plate
 

@@ -72,6 +72,9 @@ class PlateFormat:
     # True where the plates print one glyph for the letter O and the digit 0 (the US): the text
     # always writes it 0, so one plate reads one way, and 0 stands for a letter too.
     o_is_0: bool = False
+    # True for a region's free-form plates that may be short (US vanity plates: `UNI`, DC's
+    # `2368`): a short read that fits it is a plate where the region is known.
+    short_vanity: bool = False
     layouts: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -263,7 +266,10 @@ _US_SPECIFIC = _recognise_only(
 )
 FORMATS_BY_REGION["us"] = (
     *_US_SPECIFIC,
-    _us("us-generic", "A{2,8}"),  # 50 states, vanity plates: no position rules
+    # 50 states, vanity plates: no position rules. Short ones are real plates (4 of the 250 US
+    # crops: 2368, 8862, AAAC, UNI); elsewhere a short read stays a fragment unless a layout
+    # fits it (`min_plate_chars`, 4, still drops 3-character reads everywhere).
+    replace(_us("us-generic", "A{2,8}"), short_vanity=True),
 )
 for _code in US_STATE_CODES:
     FORMATS_BY_REGION[f"us-{_code}"] = (*US_STATES.get(_code, ()), *FORMATS_BY_REGION["us"])

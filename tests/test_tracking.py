@@ -173,6 +173,30 @@ def test_partial_reads_and_misread_copies_fold_into_the_plate() -> None:
     assert len(merge_tracks(tracks, far, min_confidence=0.5, min_chars=4, max_gap_s=5)) == 2
 
 
+def test_a_partial_box_the_frame_before_folds_into_the_plate() -> None:
+    """Tuning clip: the detector boxed a plate's right half (43 px, read `BVWMK4`), and half a
+    second later the whole plate (91 px, `OBVMK4`): too different in size for one track, but
+    the small box lies on the big one. The next parked car, smaller where the last one was,
+    stays its own plate when the texts are unrelated."""
+    obs = [
+        _obs(5.0, (1005, 638, 1048, 655)),
+        _obs(5.5, (959, 644, 1050, 669)), _obs(6.0, (938, 650, 1056, 684)),
+        _obs(6.5, (950, 640, 990, 652)),  # the next car's plate, far and small
+    ]  # fmt: skip
+    tracks = [
+        ([Read(0, "BVWMK4", 0.99)], [0]),
+        ([Read(1, "OBVMK4", 0.92), Read(2, "OBVMK4", 0.92)], [1, 2]),
+        ([Read(3, "RK161AG", 0.99)], [3]),
+    ]
+    plates = merge_tracks(tracks, obs, min_confidence=0.5, min_chars=4)
+    assert len(plates) == 2 and plates[1].text == "RK161AG"
+    assert {plates[0].text, *plates[0].alternates} == {"BVWMK4", "OBVMK4"}
+    assert plates[0].members == [0, 1, 2]
+    # One frame more apart (1.5 s), nothing ties the small box to the plate.
+    late = [_obs(4.0, obs[0].box), obs[1], obs[2]]
+    assert len(merge_tracks(tracks[:2], late, min_confidence=0.5, min_chars=4)) == 2
+
+
 def test_a_short_read_that_fits_no_format_is_not_a_plate() -> None:
     from tasks.heavy import plate_text_check
     from tasks.plate_formats import formats_for
@@ -183,6 +207,10 @@ def test_a_short_read_that_fits_no_format_is_not_a_plate() -> None:
     # Where short plates exist (Germany: `T AA 5`), a short read that fits one is a plate.
     assert plate_text_check(formats_for("eu"))("TAA5")
     assert not plate_text_check(formats_for("eu"))("49AM")
+    # US vanity plates may be short (DC's 2368): where the car is known to be in the US.
+    assert plate_text_check(formats_for("us"))("2368")
+    assert plate_text_check(formats_for("us-dc"))("AAAC")
+    assert not plate_text_check(formats_for("gb"))("49AM")
     obs = [_obs(0.0, box(500, 400)), _obs(5.0, box(900, 400))]
     tracks = [([Read(0, "TAA5", 0.9)], [0]), ([Read(1, "LZW9715", 0.9)], [1])]
     plates = merge_tracks(tracks, obs, min_confidence=0.5, min_chars=4, is_plate=is_plate)

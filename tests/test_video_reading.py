@@ -66,6 +66,8 @@ def test_wide_scenes_pass_every_photo_of_a_part_once() -> None:
         assert sorted(k for k in keys if "@" not in k) == cars
         assert sorted(k.split("@")[0] for k in keys if "@" in k) == us
         assert all(1 <= len(c.views) <= WIDE_PER_CLIP for c in clips)
+        # two photos of one car in a clip are one plate to the pipeline: never in one clip
+        assert all(len({v.photo.text for v in c.views}) == len(c.views) for c in clips)
         # one after another: no two views of a clip on screen at once
         for c in clips:
             for a, b in zip(c.views, c.views[1:], strict=False):
