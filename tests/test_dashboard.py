@@ -380,6 +380,16 @@ def test_watchlist_page_marks_everywhere(env: dict[str, Any]) -> None:
     at = _app("search")
     at.text_input(key="search_q").set_value("WL900AA").run()
     assert "🚨 courier van" in _text(at)
+    # On the map its sightings are magenta, in a layer drawn last at 8 px or more: at a city's
+    # zoom every dot is at its minimum size, and the later green ones covered it.
+    import json
+
+    layers = json.loads(_app("map").get("deck_gl_json_chart")[0].proto.json)["layers"]
+    hits = layers[-1]
+    assert hits["radiusMinPixels"] == 8 and hits["data"], hits
+    assert all(d["label"].startswith("WL900AA") and d["colour"] == [200, 0, 200, 230]
+               for d in hits["data"])
+    assert not any(d["hit"] for d in layers[-2]["data"])
     at = _app("watchlist")
     label = [w for w in at.text_input if w.key and w.key.startswith("watch_label_")][0]
     label.set_value("parcel van")

@@ -389,13 +389,17 @@ def show_map(
             get_radius=8, radius_min_pixels=5, radius_max_pixels=9, stroked=True,
             get_line_color=[30, 110, 220, 255], line_width_min_pixels=2, pickable=True,
         ))
-    if points:
-        layers.append(pdk.Layer(
-            "ScatterplotLayer", data=list(points), get_position=["lon", "lat"],
-            get_fill_color="colour", get_radius="radius", radius_min_pixels=4,
-            radius_max_pixels=14, pickable=True, stroked=True, get_line_color=[20, 20, 20, 160],
-            line_width_min_pixels=1,
-        ))
+    # Watchlist hits in a layer of their own, drawn last and never smaller than 8 px: among the
+    # other dots (4 px at a city's zoom, where metres no longer count) a hit was hidden.
+    for data, min_px in (([p for p in points if not p.get("hit")], 4),
+                         ([p for p in points if p.get("hit")], 8)):
+        if data:
+            layers.append(pdk.Layer(
+                "ScatterplotLayer", data=data, get_position=["lon", "lat"],
+                get_fill_color="colour", get_radius="radius", radius_min_pixels=min_px,
+                radius_max_pixels=14, pickable=True, stroked=True,
+                get_line_color=[20, 20, 20, 160], line_width_min_pixels=1,
+            ))
     deck = pdk.Deck(
         layers=layers,
         initial_view_state=pdk.ViewState(
@@ -418,6 +422,7 @@ def map_points(rows: Sequence[dict[str, Any]], entries: Sequence[Watchlist]) -> 
             "lat": r["lat"], "lon": r["lon"],
             "colour": [200, 0, 200, 230] if hit else confidence_colour(r.get("confidence")),
             "radius": 12 if hit else 6,
+            "hit": bool(hit),
             "label": f"{r.get('text') or '?'} {r.get('confidence') or 0:.2f} {hit}".strip(),
         })
     return out
