@@ -64,9 +64,8 @@ def worker_args(settings: Settings, device: str, limit: int | None = None) -> li
 
 def worker_env(settings: Settings) -> dict[str, str]:
     """The worker's environment (its flow runs inherit it): settings, API, credential, no telemetry."""
-    env = settings.child_env()
-    env["PREFECT_LOGGING_EXTRA_LOGGERS"] = "tasks"  # domain logs reach the Prefect UI
-    return env
+    # The stages' own log lines reach their runs' logs through flows/_runlogs.py, not an env var.
+    return settings.child_env()
 
 
 # --- talking to the API without leaking the credential ---

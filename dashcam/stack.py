@@ -78,7 +78,6 @@ class Stack:
         logf = open(self.settings.logs_dir / f"{name}.log", "ab")  # noqa: SIM115 (kept open for the child)
         self._logs.append(logf)
         env = env or self.settings.child_env()
-        env.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "tasks")
         # Own session: Ctrl-C in the terminal reaches only `dashcam up`, which stops children in order.
         return subprocess.Popen(
             args,

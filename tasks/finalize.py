@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,10 +31,26 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class TripFigures:
+    """The video's trip as finalize left it (figures from all its videos' GPS)."""
+
+    trip_id: str
+    videos: int
+    distance_m: float | None
+    duration_s: float | None
+    avg_speed_mps: float | None
+    max_speed_mps: float | None
+    events: dict[str, int]  # harsh_braking / harsh_acceleration -> count
+
+
+@dataclass(frozen=True)
 class FinalizeResult:
     video_id: str
     stage: str
     error: str | None = None
+    rows: dict[str, int] = field(default_factory=dict)  # table -> rows written for the video
+    plates: tuple[str, ...] = ()  # the texts of the plates stored
+    trip: TripFigures | None = None
 
 
 def archive_path(video_id: str, bundle_name: str) -> str:
@@ -88,6 +104,7 @@ def apply_bundle(
         video.stage, video.error = Stage.failed, manifest.get("error") or "heavy processing failed"
         video.plate_count = video.sighting_count = 0
         session.add(video)
+        log.warning("finalize %s: heavy failed, no rows written: %s", video_id, video.error)
         return FinalizeResult(video_id, Stage.failed, video.error)
 
     start = video.recorded_at
@@ -169,10 +186,43 @@ def apply_bundle(
     video.stage, video.error = Stage.finalized, None
     video.finalized_at = utcnow()
     session.add(video)
+    rows = {
+        "plate": len(det["plates"]),
+        "sighting": len(det["sightings"]),
+        "frame": 2 * len(det["plates"]),  # best crop and best frame of each plate
+        "gpspoint": len(gps.get("points", [])),
+    }
+    figures = None
     if settings is not None:
-        update_trip(session, video.trip_id, settings.harsh_brake_mps2, settings.harsh_accel_mps2,
-                    settings.track_simplify_m)
-    return FinalizeResult(video_id, Stage.finalized)
+        trip = update_trip(session, video.trip_id, settings.harsh_brake_mps2, settings.harsh_accel_mps2,
+                           settings.track_simplify_m)
+        figures = trip_figures(session, trip) if trip is not None else None
+    log.info(
+        "finalize %s: wrote %d plates, %d sightings, %d frames, %d GPS points%s",
+        video_id, rows["plate"], rows["sighting"], rows["frame"], rows["gpspoint"],
+        "" if figures is None else f"; trip {figures.trip_id}: {_trip_line(figures)}",
+    )  # fmt: skip
+    texts = tuple(p["text"] for p in det["plates"])
+    return FinalizeResult(video_id, Stage.finalized, rows=rows, plates=texts, trip=figures)
+
+
+def trip_figures(session: Session, trip: Trip) -> TripFigures:
+    session.flush()
+    videos = session.exec(select(Video.video_id).where(Video.trip_id == trip.trip_id)).all()
+    kinds = session.exec(select(TripEvent.kind).where(TripEvent.trip_id == trip.trip_id)).all()
+    events: dict[str, int] = {}
+    for kind in kinds:
+        events[kind] = events.get(kind, 0) + 1
+    return TripFigures(trip.trip_id, len(videos), trip.distance_m, trip.duration_s, trip.avg_speed_mps,
+                       trip.max_speed_mps, dict(sorted(events.items())))
+
+
+def _trip_line(t: TripFigures) -> str:
+    if t.distance_m is None:
+        return f"{t.videos} videos, no GPS"
+    events = ", ".join(f"{n} {kind}" for kind, n in t.events.items()) or "no harsh events"
+    return (f"{t.videos} videos, {t.distance_m / 1000:.2f} km in {t.duration_s or 0:.0f} s, "
+            f"avg {3.6 * (t.avg_speed_mps or 0):.0f} km/h, max {3.6 * (t.max_speed_mps or 0):.0f} km/h, {events}")
 
 
 def update_trip(session: Session, trip_id: str | None, brake_mps2: float, accel_mps2: float,
