@@ -4,6 +4,7 @@ from prefect import flow, get_run_logger
 
 from dashboard import watchlist
 from dashcam.settings import get_settings
+from flows import _artifacts
 from flows._handoff import publish
 from models.db import check_current, session_scope
 from models.tables import Stage
@@ -20,6 +21,12 @@ def finalize(video_id: str) -> dict:
     settings.fault_pause("finalize", video_id)
     with session_scope(settings.database_url) as session:
         result = apply_bundle(session, video_id, manifest, detections, settings)
+    _artifacts.publish(
+        "finalize",
+        video_id,
+        _artifacts.finalize_markdown(result),
+        _artifacts.finalize_description(result),
+    )
     if result.stage == Stage.failed:
         get_run_logger().warning("video %s failed: %s", video_id, result.error)
         return {"stage": result.stage, "error": result.error}

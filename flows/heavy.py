@@ -3,12 +3,14 @@
 import os
 import sys
 import time
+from pathlib import Path
 from typing import NoReturn
 
 from prefect import flow, get_run_logger
 from prefect.client.schemas.objects import StateType
 
 from dashcam.settings import get_settings
+from flows import _artifacts
 from flows._handoff import publish
 from tasks.heavy import run_heavy
 
@@ -69,10 +71,32 @@ def stand_down(reason: str) -> NoReturn:
 
 @flow(name="heavy", retries=1, retry_delay_seconds=10)
 def heavy(video_id: str, raw_path: str) -> dict:
+    settings = get_settings()
     try:
-        result = run_heavy(get_settings(), video_id, raw_path, before_publish=still_owner)
+        result = run_heavy(settings, video_id, raw_path, before_publish=still_owner)
     except LostOwnership as exc:
         stand_down(str(exc))
     # The bundle is complete on `work` (success or a recorded failure): hand over to the main server.
     publish("finalize", {"video_id": video_id}, f"finalize:{video_id}")
+    heavy_artifact(settings.resolve("work", video_id), video_id, raw_path)
     return {"status": result.status, "plates": result.plates, "sightings": result.sightings}
+
+
+def heavy_artifact(work_dir: Path, video_id: str, raw_path: str) -> None:
+    """The run's summary from its bundle: plates, reads, frames sampled and skipped, timings."""
+    try:
+        manifest, det = _artifacts.read_heavy_bundle(work_dir)
+    except Exception as exc:  # noqa: BLE001 (the bundle is finalize's to judge)
+        get_run_logger().warning("heavy %s: no artifact, bundle unreadable: %s", video_id, exc)
+        return
+    found = (
+        ", ".join(p["text"] for p in (det or {}).get("plates", []))
+        or manifest.get("error")
+        or "no plates"
+    )
+    _artifacts.publish(
+        "heavy",
+        video_id,
+        _artifacts.heavy_markdown(video_id, raw_path, manifest, det),
+        f"heavy {video_id}: {found}",
+    )
