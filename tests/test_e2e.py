@@ -62,6 +62,44 @@ def assert_each_stage_ran_once(settings, video_ids: list[str]) -> None:
         assert n == 1, f"{flow_name} ran {n} times for {vid}"
 
 
+def assert_the_ui_shows_what_heavy_and_finalize_did(settings, video_id: str, text: str) -> None:
+    """The stages' own log lines (tasks.heavy, tasks.finalize) are in their runs' logs, and each
+    run has its artifact naming the plate: what the Prefect UI shows on the run's page."""
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        LogFilter,
+        LogFilterFlowRunId,
+    )
+
+    runs = runs_by_flow(settings)
+    for flow_name, logger, line in (
+        ("heavy", "tasks.heavy", f"heavy {video_id}: ok, "),
+        ("finalize", "tasks.finalize", f"finalize {video_id}: wrote "),
+    ):
+        (run,) = [r for r in runs[flow_name] if (r.parameters or {}).get("video_id") == video_id]
+
+        def own_lines(run_id=run.id, logger=logger):  # noqa: ANN202
+            with prefect_client(settings) as c:
+                logs = c.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])), limit=200)
+            return [lg.message for lg in logs if lg.name == logger] or None
+
+        mine = wait_for(own_lines, 60, f"{flow_name}'s own lines in its run's logs")
+        assert any(line in m for m in mine), (flow_name, mine)
+        if flow_name == "heavy":
+            assert any("plates from" in m and "sightings" in m for m in mine), mine
+        else:
+            assert any("trip " in m and "GPS points" in m for m in mine), mine
+        with prefect_client(settings) as c:
+            arts = c.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id])))
+        assert [a.type for a in arts] == ["markdown"], arts
+        assert arts[0].key.startswith(f"{flow_name}-") and text in (arts[0].description or ""), arts[0]
+        if flow_name == "heavy":
+            assert f"| `{text}` |" in arts[0].data and "## Frames" in arts[0].data and "## Timings" in arts[0].data
+        else:
+            assert "| plate |" in arts[0].data and "## Trip " in arts[0].data and f"`{text}`" in arts[0].data
+
+
 def test_clips_reach_archived(stack, alert_receiver, tmp_path: Path) -> None:
     s = stack.settings
     with session_scope(s.database_url) as session:  # the household watches one of the plates
@@ -102,7 +140,9 @@ def test_clips_reach_archived(stack, alert_receiver, tmp_path: Path) -> None:
             v = session.exec(select(Video).where(Video.path == f"trip-real/{src.name}")).one()
             assert ffprobe_height(archive / v.video_id / "video_lowres.mp4") == min(720, v.height)
         ids = [v.video_id for v in session.exec(select(Video).where(Video.stage == "archived", Video.path.like("trip-%")))]
+        watched = session.exec(select(Video).where(Video.path == "trip-synth/2024_0601_083000_00001F.MP4")).one()
     assert_each_stage_ran_once(s, ids)
+    assert_the_ui_shows_what_heavy_and_finalize_did(s, watched.video_id, "KA12BCD")
 
     # The watched plate: one notification (finalize ran on the main server's worker), and the
     # Prefect event users can build automations on.
