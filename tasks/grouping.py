@@ -289,9 +289,14 @@ def _same_place(a: PlateGroup, b: PlateGroup, obs: list[Observation]) -> bool:
     tb = {obs[j].frame_s: obs[j].box for j in b.members}
     # One box on the other, in one frame or the next: the detector boxed part of the plate
     # (a 43 px box on the right half of a plate boxed whole, 91 px, half a second later).
+    # Across frames only a smaller box before a bigger one: the next parked car's plate shows
+    # up small inside the last one's big box (`421774` then `4233784`, two plates).
     for x, y in ((x, y) for x in ta for y in tb if abs(x - y) <= _FOLD_TOUCH_S):
-        inter = _area(_intersection(ta[x], tb[y]))
-        if inter >= 0.5 * min(_area(ta[x]), _area(tb[y])):
+        first, then = (ta[x], tb[y]) if x <= y else (tb[y], ta[x])
+        if x != y and _area(first) > _area(then):
+            continue
+        inter = _area(_intersection(first, then))
+        if inter >= 0.5 * min(_area(first), _area(then)):
             return True
     gap, (sa, sb) = min(((abs(x - y), (x, y)) for x in ta for y in tb), key=lambda g: g[0])
     if gap == 0 or gap > _FOLD_GAP_S:

@@ -192,6 +192,11 @@ def test_a_partial_box_the_frame_before_folds_into_the_plate() -> None:
     assert len(plates) == 2 and plates[1].text == "RK161AG"
     assert {plates[0].text, *plates[0].alternates} == {"BVWMK4", "OBVMK4"}
     assert plates[0].members == [0, 1, 2]
+    # The next parked car: its plate appears small inside the last one's big box, half a
+    # second after, with a text one or two edits away. Two plates.
+    nxt = [_obs(5.0, (930, 640, 1060, 680)), _obs(5.5, (990, 650, 1030, 662))]
+    pair = [([Read(0, "4233784", 0.99)], [0]), ([Read(1, "421774", 0.99)], [1])]
+    assert len(merge_tracks(pair, nxt, min_confidence=0.5, min_chars=4)) == 2
     # One frame more apart (1.5 s), nothing ties the small box to the plate.
     late = [_obs(4.0, obs[0].box), obs[1], obs[2]]
     assert len(merge_tracks(tracks[:2], late, min_confidence=0.5, min_chars=4)) == 2
