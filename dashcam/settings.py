@@ -65,7 +65,7 @@ class Settings(BaseSettings):
         description="This device's name in worker names, logs and the video table.",
     )
 
-    # --- code delivery (prefect.yaml pull step `dashcam.delivery.pull_code`) ---
+    # --- code delivery (prefect.yaml pull step `dashcam.ops.delivery.pull_code`) ---
     code_dir: Path | None = Field(
         None, description="A shared directory holding the project code; runs import from it."
     )

@@ -107,7 +107,7 @@ def running_stack(tmp: Path, **overrides: object) -> Iterator:
     heartbeats every 30 s (Prefect's minimum), Crashed after 40 s of silence (90 s Pending), workers polling
     every 0.5 s.
     """
-    from dashcam.stack import Stack
+    from dashcam.ops.stack import Stack
 
     port = free_port()
     values: dict = {
@@ -186,7 +186,7 @@ def start_ingest(settings: Settings) -> None:
     """Start an ingest run now, without waiting for it."""
     from prefect.deployments import run_deployment
 
-    from dashcam.stack import prefect_api
+    from dashcam.ops.stack import prefect_api
 
     with prefect_api(settings):
         run_deployment("ingest/dashcam", timeout=0, as_subflow=False)
@@ -220,14 +220,14 @@ def ingest_now(settings: Settings, paths: list[str], timeout: float = 180) -> No
 
 def prefect_client(settings: Settings):
     """A sync Prefect client for this stack, whatever this process's Prefect settings were at import."""
-    from dashcam.stack import client
+    from dashcam.ops.stack import client
 
     return client(settings)
 
 
 def runs_by_flow(settings: Settings) -> dict[str, list]:
     """Every flow run on the stack's server, grouped by flow name."""
-    from dashcam.bench import all_flow_runs
+    from dashcam.ops.stack import all_flow_runs
 
     with prefect_client(settings) as c:
         names = {f.id: f.name for f in c.read_flows()}

@@ -1,11 +1,11 @@
-"""The tests' throwaway PostgreSQL: `dashcam.pgserver`, skipping when PostgreSQL is absent."""
+"""The tests' throwaway PostgreSQL: `harness.pgserver`, skipping when PostgreSQL is absent."""
 
 from __future__ import annotations
 
 import pytest
 
-from dashcam.pgserver import PgServer as _PgServer
-from dashcam.pgserver import PostgresMissing
+from harness.pgserver import PgServer as _PgServer
+from harness.pgserver import PostgresMissing
 
 
 class PgServer(_PgServer):

@@ -61,7 +61,7 @@ def test_beyond_loopback_it_refuses_to_start_without_a_password(tmp_path: Path, 
 
 
 def test_dashcam_up_refuses_before_starting_anything(tmp_path: Path) -> None:
-    from dashcam.stack import Stack, StackError
+    from dashcam.ops.stack import Stack, StackError
 
     settings = Settings(data_dir=tmp_path / "data", dashboard_address="0.0.0.0")
     with pytest.raises(StackError, match="DASHCAM_DASHBOARD_PASSWORD_HASH"):

@@ -1,4 +1,4 @@
-"""Code delivery through the deployments' pull step (`dashcam.delivery.pull_code`), without a server.
+"""Code delivery through the deployments' pull step (`dashcam.ops.delivery.pull_code`), without a server.
 
 Each case runs the step in a fresh interpreter, as a flow run's engine process would, and checks
 which copy of the code that process then imports.
@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 PROBE = """
 import json, sys
-from dashcam.delivery import pull_code
+from dashcam.ops.delivery import pull_code
 out = pull_code()
 import flows.heavy, dashcam.settings
 print(json.dumps({"out": out, "flows": flows.heavy.__file__, "settings": dashcam.settings.__file__}))

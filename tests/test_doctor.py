@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from dashcam.device import redact_url, scrub, worker_args
-from dashcam.doctor import gpu_check, onnx_check, run_checks
+from dashcam.ops.commands import worker_args
+from dashcam.ops.device import redact_url, scrub
+from dashcam.ops.doctor import gpu_check, onnx_check, run_checks
 from dashcam.settings import Settings
 from tests.conftest import free_port, prefect_client, wait_for
 
@@ -387,7 +388,7 @@ def test_main_server_checks_the_app_db_without_printing_its_password(tmp_path: P
 
 
 def test_code_delivery_settings_are_checked(tmp_path: Path) -> None:
-    from dashcam.doctor import code_check
+    from dashcam.ops.doctor import code_check
 
     repo = Path(__file__).resolve().parents[1]
     assert code_check(Settings(data_dir=tmp_path, code_dir=repo)).status == "pass"

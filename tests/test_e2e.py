@@ -14,7 +14,7 @@ import pytest
 from sqlmodel import select
 
 from dashboard.watchlist import add_entry
-from dashcam.status import status_report
+from dashcam.ops.status import status_report
 from models.db import session_scope
 from models.tables import Plate, Sighting, Video
 from tasks.synthetic import render_plate_clip
@@ -157,7 +157,7 @@ def test_clips_reach_archived(stack, alert_receiver, tmp_path: Path) -> None:
 def test_schedules_follow_the_settings(stack) -> None:
     """The intervals come from the settings; with no camera address the sync schedule is off
     (it used to run a no-op flow every minute on the Indoor NAS)."""
-    from dashcam.stack import client
+    from dashcam.ops.stack import client
 
     with client(stack.settings) as c:
         found = {}

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from dotenv import dotenv_values
 
-from dashcam.device import DEVICE_VOLUMES
+from dashcam.ops.device import DEVICE_VOLUMES
 from dashcam.settings import DEVICES, Settings
 
 DEVICES_DIR = Path(__file__).resolve().parents[1] / "infra" / "devices"

@@ -87,7 +87,7 @@ class Cluster:
         )
 
     def stop(self, name: str) -> None:
-        from dashcam.stack import _stop
+        from dashcam.ops.stack import _stop
 
         p = self.procs.pop(name, None)
         if p is not None:
@@ -106,8 +106,8 @@ PREFECT = str(Path(sys.executable).with_name("prefect"))
 RUNS = """
 import json
 from dashcam.settings import Settings
-from dashcam.stack import client
-from dashcam.bench import all_flow_runs
+from dashcam.ops.stack import client
+from dashcam.ops.stack import all_flow_runs
 with client(Settings()) as c:
     names = {f.id: f.name for f in c.read_flows()}
     print(json.dumps([{"flow": names.get(r.flow_id), "video_id": (r.parameters or {}).get("video_id"),
@@ -324,7 +324,7 @@ def c_dsn(c: Cluster, db: str) -> str:
 def test_runs_took_their_code_from_the_share(cluster: Cluster) -> None:
     c = cluster
     logs = c.query(
-        "import json\nfrom dashcam.settings import Settings\nfrom dashcam.stack import client\n"
+        "import json\nfrom dashcam.settings import Settings\nfrom dashcam.ops.stack import client\n"
         "from prefect.client.schemas.filters import LogFilter\n"
         "with client(Settings()) as c:\n"
         "    print(json.dumps([l.message for l in c.read_logs(LogFilter(), limit=200) if 'flow code from' in l.message]))"

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from dashcam.pipeline import process_paths
+from dashcam.ops.pipeline import process_paths
+from dashcam.ops.status import status_report
 from dashcam.settings import Settings
-from dashcam.status import status_report
 from models.db import DatabaseError, check_current, session_scope, upgrade
 from models.tables import Frame, Plate, SeenFile, Sighting, Stage, Trip, Video
 from tasks import bundle

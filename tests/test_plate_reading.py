@@ -1,7 +1,7 @@
 """Plate formats, the candidate reader on real plates, and ``read-plates`` output.
 
 Real data lives in ../shared/data (never copied into the repo); those tests skip when absent.
-Thresholds are set well below the measured rates (dashcam.bench_plates) on purpose: they
+Thresholds are set well below the measured rates (benches.plates) on purpose: they
 guard against regressions, not against one hard image.
 """
 
@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
-from dashcam.read_plates import read_plates_cli
+from dashcam.cli.read_plates import read_plates_cli
 from tasks.plate_formats import PlateFormat, formats_for, repair, repair_detail
 from tasks.plates import CandidateReader, OnnxPlateDetector, crop_plate, default_reader
 

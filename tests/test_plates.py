@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
-from dashcam.bench_plates import iou
+from benches.plates import iou
 from tasks.plates import (
     Detection,
     OnnxPlateDetector,

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import ExifTags, Image
 
-from dashcam.read_plates import exif_position, read_plates_cli
+from dashcam.cli.read_plates import exif_position, read_plates_cli
 from tasks.plate_formats import DEFAULT_FORMATS, FORMATS_BY_REGION, PlateFormat, formats_for
 from tasks.plates import Detection, PlateDetector, PlateReader, PlateText
 from tasks.regions import _index, formats_at, region_at

@@ -1,4 +1,4 @@
-"""Dashcam Wi-Fi sync against a real HTTP server emulating a Novatek camera (tests/fake_camera.py).
+"""Dashcam Wi-Fi sync against a real HTTP server emulating a Novatek camera (harness/fake_camera.py).
 
 After every scenario `raw` holds only complete files (byte-compared with the camera's), any
 partial is a dot-prefixed `.part` smaller than the clip, and a second sync finishes the job
@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from fake_camera import (  # pytest puts tests/ on sys.path (default "prepend" import mode)
+
+from harness.fake_camera import (
     SAMPLE_MP4S,
     FakeCamera,
     FakeFile,
@@ -25,7 +26,6 @@ from fake_camera import (  # pytest puts tests/ on sys.path (default "prepend" i
     silent_host,
     viofo_name,
 )
-
 from tasks import sync as sync_mod
 from tasks.sync import (
     CameraError,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dashcam.bench_plates import load_image
+from benches.plates import load_image
 from tasks.vehicles import OnnxVehicleDetector, Vehicle, default_vehicle_model_path, vehicle_for
 from tests.conftest import shared
 

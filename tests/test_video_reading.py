@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from dashcam.compose import DATA, Clip, View, car_photos, render, scenes
+from benches.compose import DATA, Clip, View, car_photos, render, scenes
 from dashcam.settings import Settings
 
 
@@ -39,7 +39,7 @@ def test_plates_passed_one_after_another_are_each_read(tmp_path: Path) -> None:
 
 def test_photos_split_into_tuning_and_held_out_for_good() -> None:
     """The split is by file name alone: a photo never changes part between runs."""
-    from dashcam.compose import part_of
+    from benches.compose import part_of
 
     assert part_of("openalpr_eu/eu1.jpg") == part_of("openalpr_eu/eu1.jpg")
     if not (DATA / "plates").is_dir():
@@ -54,7 +54,7 @@ def test_photos_split_into_tuning_and_held_out_for_good() -> None:
 
 def test_wide_scenes_pass_every_photo_of_a_part_once() -> None:
     """`bench video --wide` covers the whole part, each photo once, and never the other part."""
-    from dashcam.compose import WIDE_PER_CLIP, part_of, us_crops, wide_scenes
+    from benches.compose import WIDE_PER_CLIP, part_of, us_crops, wide_scenes
 
     if not (DATA / "plates").is_dir():
         pytest.skip(f"real test data {DATA} is absent")
@@ -76,7 +76,7 @@ def test_wide_scenes_pass_every_photo_of_a_part_once() -> None:
 
 def test_the_video_score_takes_exact_reads_first() -> None:
     """An O = 0 match never takes the read another plate matches exactly."""
-    from dashcam.bench_video import Outcome
+    from benches.video import Outcome
 
     o = Outcome("tuning", "c", ["AB0123", "AB0I23"], ["AB0123", "ABO123", "ZZ999"], 1.0).score()
     assert (o.exact, o.exact_o0, o.missed, o.extra) == (1, 1, ["AB0I23"], ["ABO123", "ZZ999"])

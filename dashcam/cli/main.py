@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import signal
 import sys
 import time
 from pathlib import Path
+from types import ModuleType
 from typing import Annotated
 
 import typer
@@ -34,6 +36,31 @@ def _logging(verbose: bool = False) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def _bench(name: str) -> ModuleType:
+    """`benches.NAME`, which lives in the source checkout, not in the wheel.
+
+    Looked up at run time by name (import-linter sees no import of `benches` from the wheel):
+    first on sys.path (`python -m dashcam.cli` from the checkout's root), then in the checkout
+    this package was imported from (an editable install run from elsewhere).
+    """
+    module = f"benches.{name}"
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("benches", module):
+            raise  # a dependency of the bench is missing: say which, as Python does
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "benches" / "__init__.py").is_file():
+        sys.path.insert(0, str(checkout))
+        return importlib.import_module(module)
+    typer.echo(
+        f"error: benchmarks run from a source checkout: {module} is not part of the installed "
+        f"dashcam package ({checkout}); clone the repository and run `dashcam bench` from there",
+        err=True,
+    )
+    raise typer.Exit(2)
+
+
 @app.callback()
 def _prefect_env() -> None:
     """The CLI talks to Prefect too: set its API URL and telemetry off before Prefect is imported."""
@@ -48,7 +75,7 @@ def _prefect_env() -> None:
 @app.command()
 def up(verbose: bool = False) -> None:
     """Start everything on this machine: Prefect server, pools, deployments, one worker per pool."""
-    from dashcam.stack import Stack
+    from dashcam.ops.stack import Stack
 
     _logging(verbose)
     stack = Stack(get_settings())
@@ -63,9 +90,9 @@ def demo(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the clips.")] = 1800,
 ) -> None:
     """Run the whole distributed pipeline on sample footage and print the result."""
-    from dashcam.samples import demo_gps, make_samples
-    from dashcam.stack import Stack
-    from dashcam.status import format_plates, format_report, plates_report
+    from dashcam.ops.samples import demo_gps, make_samples
+    from dashcam.ops.stack import Stack
+    from dashcam.ops.status import format_plates, format_report, plates_report, wait_for_terminal
 
     _logging()
     settings = get_settings()
@@ -97,36 +124,8 @@ def demo(
     _run_until_interrupted(stack, work)
 
 
-def wait_for_terminal(settings, n_clips: int, timeout: float) -> dict:  # noqa: ANN001
-    """Trigger ingest until every clip is in the DB, then wait until all are archived or failed."""
-    from prefect.deployments import run_deployment
-
-    from dashcam.stack import prefect_api
-    from dashcam.status import status_report
-
-    deadline = time.monotonic() + timeout
-    next_ingest = 0.0
-    last = ""
-    while time.monotonic() < deadline:
-        report = status_report(settings.database_url)
-        known = len(report["videos"])
-        if known < n_clips and time.monotonic() >= next_ingest:
-            with prefect_api(settings):
-                run_deployment("ingest/dashcam", timeout=0, as_subflow=False)
-            next_ingest = time.monotonic() + max(2.0, settings.stable_seconds)
-        line = "  ".join(f"{s}: {n}" for s, n in report["counts"].items() if n)
-        if line != last:
-            logging.info("progress: %s", line or "waiting for ingest")
-            last = line
-        done = sum(report["counts"].get(s, 0) for s in ("archived", "failed"))
-        if known >= n_clips and done == known:
-            return report
-        time.sleep(2)
-    raise typer.Exit(f"timed out after {timeout:.0f} s; see `dashcam status` and the Prefect UI")
-
-
 def _run_until_interrupted(stack, work) -> None:  # noqa: ANN001
-    from dashcam.stack import StackError
+    from dashcam.ops.stack import StackError
 
     def on_term(*_: object) -> None:
         raise KeyboardInterrupt
@@ -165,7 +164,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Videos per stage, with the reason for every failure."""
-    from dashcam.status import format_report, status_report
+    from dashcam.ops.status import format_report, status_report
     from models.db import DatabaseError, check_current
 
     settings = get_settings()
@@ -237,7 +236,7 @@ def process(
     paths: Annotated[list[Path], typer.Argument(help="Clips or folders of clips.")],
 ) -> None:
     """Run the whole chain for these clips in this process (no Prefect server needed)."""
-    from dashcam.pipeline import process_paths
+    from dashcam.ops.pipeline import process_paths
 
     _logging()
     settings = get_settings()
@@ -259,9 +258,7 @@ def sync(
     ] = None,
 ) -> None:
     """Copy new clips from the dashcam (Novatek Wi-Fi API) into raw/, once, in this process."""
-    from flows.sync import sync_config
-    from tasks.archive import is_archived
-    from tasks.sync import sync as sync_camera
+    from dashcam.ops.pipeline import sync_once
 
     _logging()
     settings = get_settings()
@@ -271,9 +268,7 @@ def sync(
         raise typer.Exit(2)
     raw = settings.volume_root("raw")
     raw.mkdir(parents=True, exist_ok=True)
-    result = sync_camera(
-        sync_config(settings, address), raw, lambda rel: is_archived(settings, rel)
-    )
+    result = sync_once(settings, address, raw)
     typer.echo(result.summary)
     if not result.reachable or result.failed:
         raise typer.Exit(1)
@@ -351,7 +346,7 @@ def worker(
     ] = None,
 ) -> None:
     """Run this device's Prefect worker in the foreground (what systemd, a container or a Windows task runs)."""
-    from dashcam.device import run_worker
+    from dashcam.ops.device import run_worker
 
     raise typer.Exit(run_worker(get_settings(), _device(device), limit))  # type: ignore[arg-type]
 
@@ -372,7 +367,7 @@ def doctor(
     ] = False,
 ) -> None:
     """Check this device: Prefect API and credential, its pool, volumes, ffmpeg, ONNX providers, GPU, app DB."""
-    from dashcam.doctor import format_text, report, run_checks
+    from dashcam.ops.doctor import format_text, report, run_checks
 
     settings = get_settings()
     checks = run_checks(settings, _device(device))
@@ -384,7 +379,7 @@ def doctor(
 @app.command()
 def server() -> None:
     """The main server's Prefect server in the foreground; migrates the app DB, creates the pools and the crash automation."""
-    from dashcam.device import run_server
+    from dashcam.ops.device import run_server
 
     raise typer.Exit(run_server(get_settings()))
 
@@ -392,7 +387,7 @@ def server() -> None:
 @app.command()
 def deploy() -> None:
     """From any host (a laptop): create the pools, `prefect deploy --all`, apply the schedules and the crash automation on DASHCAM_PREFECT_API_URL."""
-    from dashcam.stack import Stack, StackError
+    from dashcam.ops.stack import Stack, StackError
 
     _logging()
     stack = Stack(get_settings())
@@ -413,7 +408,7 @@ def deploy() -> None:
 def dashboard() -> None:
     """The dashboard in the foreground (bound to DASHCAM_DASHBOARD_ADDRESS, loopback by default)."""
     from dashboard.auth import LoginConfigError
-    from dashcam.device import run_dashboard
+    from dashcam.ops.device import run_dashboard
 
     try:
         code = run_dashboard(get_settings())
@@ -458,10 +453,8 @@ def bench_handoff(
     clips: Annotated[int, typer.Option(help="Clips to push through the stack.")] = 6,
 ) -> None:
     """Median and p95 time from a stage completing to the next one running, on a real stack."""
-    from dashcam.bench import handoff
-
     _logging()
-    handoff(get_settings(), clips)
+    _bench("handoff").handoff(get_settings(), clips)
 
 
 @bench_app.command("scale")
@@ -489,12 +482,10 @@ def bench_scale_cmd(
     ] = "postgresql",
 ) -> None:
     """One vs two workhorse workers (each with a fixed CPU budget) on the same batch: throughput ratio and orchestration overhead per video."""
-    from dashcam.bench_scale import scale
-
     _logging()
     if prefect_db not in ("postgresql", "sqlite"):
         raise typer.BadParameter("--prefect-db is postgresql or sqlite")
-    scale(get_settings(), clips, seconds, height, cpu, keep, prefect_db)
+    _bench("scale").scale(get_settings(), clips, seconds, height, cpu, keep, prefect_db)
 
 
 @app.command("read-plates")
@@ -505,7 +496,7 @@ def read_plates(
     ] = True,
 ) -> None:
     """Detect and read the plates in still images: one JSON line per image."""
-    from dashcam.read_plates import read_plates_cli
+    from dashcam.cli.read_plates import read_plates_cli
     from tasks.heavy import models_for, vehicles_for
 
     settings = get_settings()
@@ -526,18 +517,14 @@ def bench_heavy_cmd(
     video: Annotated[Path, typer.Argument(help="A clip (e.g. a 1080p30 dashcam file).")],
 ) -> None:
     """The heavy stage against ffmpeg decode-only and an every-frame baseline, same file, same run."""
-    from dashcam.bench import heavy
-
     _logging()
-    heavy(get_settings(), video)
+    _bench("heavy").heavy(get_settings(), video)
 
 
 @bench_app.command("plates")
 def bench_plates_cmd() -> None:
     """Plate accuracy and speed on the real photos and crops in ../shared/data/plates."""
-    from dashcam.bench_plates import bench_plates
-
-    bench_plates()
+    _bench("plates").bench_plates()
 
 
 @bench_app.command("video")
@@ -561,24 +548,20 @@ def bench_video_cmd(
 ) -> None:
     """Plates read in video: clips composed from the real photos (tuning and held-out parts)
     and the real videos, through the heavy stage's own code."""
-    from dashcam.bench_video import bench_video
-
     if verbose:
         _logging()
     parts = tuple(part) if part else ("tuning", "held-out", "real")
     unknown = [p for p in parts if p not in ("tuning", "held-out", "real")]
     if unknown:
         raise typer.BadParameter(f"unknown part {unknown}: tuning, held-out or real")
-    bench_video(parts, keep=keep, only=clip, wide=wide)
+    _bench("video").bench_video(parts, keep=keep, only=clip, wide=wide)
 
 
 @bench_app.command("search")
 def bench_search_cmd() -> None:
     """Fuzzy search, wildcard search and the Plate page's queries on 1,000,000 generated sightings."""
-    from dashcam.bench_search import bench_search
-
     _logging()
-    bench_search()
+    _bench("search").bench_search()
 
 
 @bench_app.command("sync")
@@ -587,11 +570,6 @@ def bench_sync_cmd(
     size_mb: Annotated[int, typer.Option(help="Size of each clip in MB.")] = 50,
 ) -> None:
     """Our Wi-Fi sync against plain curl on an emulated camera (loopback), and a no-op sync's cost."""
-    from dashcam.bench_sync import bench_sync
-
     _logging()
-    bench_sync(files, size_mb)
+    _bench("sync").bench_sync(files, size_mb)
 
-
-if __name__ == "__main__":
-    app()

@@ -27,9 +27,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from dashcam.bench import CHAIN, all_flow_runs, percentile
-from dashcam.pgserver import PgServer, PostgresMissing
+from benches.handoff import CHAIN, percentile
+from dashcam.ops.stack import all_flow_runs
 from dashcam.settings import DEVICES, Settings
+from harness.pgserver import PgServer, PostgresMissing
 
 
 @dataclass
@@ -101,9 +102,9 @@ def run_round(
     keep: Path | None = None,
     pg: PgServer | None = None,
 ) -> Round:
-    from dashcam.cli import wait_for_terminal
-    from dashcam.device import worker_args, worker_env
-    from dashcam.stack import Stack, client
+    from dashcam.ops.device import worker_args, worker_env
+    from dashcam.ops.stack import Stack, client
+    from dashcam.ops.status import wait_for_terminal
     from models.db import session_scope
     from models.tables import Video
 

@@ -6,7 +6,7 @@ NAME, FPATH, SIZE, TIMECODE, TIME, ATTR) and each file by its path (`A:\\DCIM\\M
 connection dropped in the middle of a file, the whole camera vanishing (or stalling) mid-sync, a
 listed file that 404s, unescaped `&` in the XML, an HTML error page instead of the list.
 
-Used by tests/test_sync.py and `dashcam bench sync`; nothing here is test-framework specific.
+Used by tests/test_sync.py and `dashcam bench sync` (benches/sync.py); nothing here is test-framework specific.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from pathlib import Path
 from tasks.gps.model import Fix
 from tasks.synthetic import add_novatek_gps, render_plate_clip, synthetic_track
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED = REPO_ROOT.parent / "shared" / "data"
 SHARED_VIDEOS = SHARED / "videos"
 REAL_SAMPLES = ["garmin_mini2/sample-1.mp4", "gopro/karma.mp4"]

@@ -1,41 +1,25 @@
 """`dashcam bench sync`: our Wi-Fi sync against plain curl, and the cost of a sync with no camera.
 
-Both download the same files from the same emulated camera (tests/fake_camera.py, a real HTTP
+Both download the same files from the same emulated camera (harness/fake_camera.py, a real HTTP
 server on 127.0.0.1 that serves with sendfile so it is not the bottleneck) in the same run,
 alternating who goes first. Figures are printed; tests/test_sync.py asserts behaviour.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
-from types import ModuleType
 
+from harness import fake_camera as fc
 from tasks.sync import SyncConfig, sync
 
 ROUNDS = 5  # medians: the host may be shared
 NOOP_RUNS = 3
-
-
-def _fake_camera() -> ModuleType:
-    """tests/fake_camera.py from the checkout (tests/ is not an installed package)."""
-    path = Path(__file__).resolve().parents[1] / "tests" / "fake_camera.py"
-    if not path.is_file():
-        raise SystemExit(f"{path} not found: `dashcam bench sync` runs from a repository checkout")
-    name = "dashcam_bench_fake_camera"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
 
 
 def _mbps(total: int, seconds: float) -> float:
@@ -63,7 +47,6 @@ def _ours(address: str, raw: Path, expected: int) -> float:
 
 def bench_sync(files: int = 5, size_mb: int = 50) -> None:
     """Print our sync's throughput vs curl's on loopback, and the no-camera cost."""
-    fc = _fake_camera()
     curl = shutil.which("curl")
     total = files * size_mb * (1 << 20)
     when = datetime.now().replace(microsecond=0) - timedelta(hours=1)

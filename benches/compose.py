@@ -30,7 +30,7 @@ from typing import TypeVar
 import cv2
 import numpy as np
 
-from dashcam.bench_plates import load_image
+from benches.plates import load_image
 
 T = TypeVar("T")
 

@@ -1,12 +1,15 @@
-"""`dashcam status`: videos per stage and failures, from the app DB."""
+"""`dashcam status`: videos per stage and failures, from the app DB; and waiting on them."""
 
 from __future__ import annotations
 
+import logging
+import time
 from collections import Counter
 from typing import Any
 
 from sqlmodel import select
 
+from dashcam.settings import Settings
 from models.db import session_scope
 from models.tables import Stage, Video
 
@@ -75,3 +78,38 @@ def format_plates(rows: list[dict[str, Any]]) -> str:
             where = "on the map" if p["located"] else "not located"
             lines.append(f"      {p['text']:<10} {p['confidence']:.2f}  {where:<11}  {p['link']}")
     return "\n".join(lines)
+
+
+class WaitTimedOut(SystemExit):
+    """The clips were not all archived or failed in time.
+
+    A SystemExit carrying its message, as `typer.Exit(message)` did when this lived in the CLI:
+    `dashcam demo` and the benches end with the message on stderr and exit status 1.
+    """
+
+
+def wait_for_terminal(settings: Settings, n_clips: int, timeout: float) -> dict:
+    """Trigger ingest until every clip is in the DB, then wait until all are archived or failed."""
+    from prefect.deployments import run_deployment
+
+    from dashcam.ops.stack import prefect_api
+
+    deadline = time.monotonic() + timeout
+    next_ingest = 0.0
+    last = ""
+    while time.monotonic() < deadline:
+        report = status_report(settings.database_url)
+        known = len(report["videos"])
+        if known < n_clips and time.monotonic() >= next_ingest:
+            with prefect_api(settings):
+                run_deployment("ingest/dashcam", timeout=0, as_subflow=False)
+            next_ingest = time.monotonic() + max(2.0, settings.stable_seconds)
+        line = "  ".join(f"{s}: {n}" for s, n in report["counts"].items() if n)
+        if line != last:
+            logging.info("progress: %s", line or "waiting for ingest")
+            last = line
+        done = sum(report["counts"].get(s, 0) for s in ("archived", "failed"))
+        if known >= n_clips and done == known:
+            return report
+        time.sleep(2)
+    raise WaitTimedOut(f"timed out after {timeout:.0f} s; see `dashcam status` and the Prefect UI")

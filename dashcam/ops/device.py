@@ -1,6 +1,7 @@
 """One device of a multi-host install: what it needs, how its worker starts, how to talk safely.
 
-`dashcam worker`, `dashcam doctor` and `Stack` share these, so a worker started by systemd on a
+`dashcam worker`, `dashcam doctor` and `dashcam server` run from here; the command lines they
+start are in `dashcam.ops.commands`, which `Stack` uses too, so a worker started by systemd on a
 NAS runs the same command line as the ones `dashcam up` starts on one machine.
 """
 
@@ -10,10 +11,10 @@ import base64
 import os
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
-from dashcam.settings import DEVICES, Settings, Volume
+from dashcam.ops.commands import server_args, worker_args, worker_env
+from dashcam.settings import Settings, Volume
 
 Access = Literal["read", "write"]
 
@@ -28,44 +29,6 @@ DEVICE_VOLUMES: dict[str, dict[Volume, Access]] = {
 
 # Devices whose stages run ffmpeg/ffprobe (ingest probes, heavy decodes and transcodes).
 NEEDS_FFMPEG = ("main-server", "workhorse")
-
-
-def prefect_bin() -> str:
-    """The `prefect` console script of this interpreter's environment (Scripts\\ on Windows)."""
-    name = "prefect.exe" if os.name == "nt" else "prefect"
-    return str(Path(sys.executable).with_name(name))
-
-
-def worker_args(settings: Settings, device: str, limit: int | None = None) -> list[str]:
-    """`prefect worker start` for DEVICE's pool; workhorses run `workhorse_concurrency` at once,
-    the other devices `device_concurrency`.
-
-    The worker's name carries the host (`workhorse-gpu1`), so two workhorses on one pool are
-    told apart in the UI and in logs.
-    """
-    if device not in DEVICES:
-        raise ValueError(f"unknown device {device!r}; one of {', '.join(DEVICES)}")
-    args = [
-        prefect_bin(),
-        "worker",
-        "start",
-        "--pool",
-        settings.pools[device],
-        "--type",
-        "process",
-        "--name",
-        f"{device}-{settings.device_name}",
-    ]
-    if limit is None:
-        limit = settings.workhorse_concurrency if device == "workhorse" else settings.device_concurrency
-    args += ["--limit", str(limit)]
-    return args
-
-
-def worker_env(settings: Settings) -> dict[str, str]:
-    """The worker's environment (its flow runs inherit it): settings, API, credential, no telemetry."""
-    # The stages' own log lines reach their runs' logs through flows/_runlogs.py, not an env var.
-    return settings.child_env()
 
 
 # --- talking to the API without leaking the credential ---
@@ -263,7 +226,7 @@ def run_server(settings: Settings) -> int:
     import signal
     import subprocess
 
-    from dashcam.stack import Stack
+    from dashcam.ops.stack import Stack
     from models.db import upgrade
 
     try:
@@ -278,16 +241,7 @@ def run_server(settings: Settings) -> int:
         return 2
     assert settings.prefect_home is not None
     settings.prefect_home.mkdir(parents=True, exist_ok=True)
-    args = [
-        prefect_bin(),
-        "server",
-        "start",
-        "--host",
-        settings.prefect_host,
-        "--port",
-        str(settings.prefect_port),
-    ]
-    proc = subprocess.Popen(args, env=settings.server_env())
+    proc = subprocess.Popen(server_args(settings), env=settings.server_env())
 
     def stop(signum: int, _frame: object) -> None:
         proc.send_signal(signum)

@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlmodel import select
 
@@ -28,6 +29,9 @@ from tasks.finalize import (
 )
 from tasks.heavy import run_heavy
 from tasks.ingest import record_video, refresh_if_replaced
+
+if TYPE_CHECKING:
+    from tasks.sync import SyncResult
 
 log = logging.getLogger(__name__)
 
@@ -109,3 +113,13 @@ def process_paths(settings: Settings, paths: Iterable[Path]) -> list[Outcome]:
         log.info("[%d/%d] %s", i, len(rels), rel)
         outcomes.append(process_clip(settings, rel))
     return outcomes
+
+
+def sync_once(settings: Settings, address: str, raw: Path) -> SyncResult:
+    """One Wi-Fi sync from the camera at ADDRESS into RAW, in this process (`dashcam sync`):
+    the sync flow's own config and archived-check, without a Prefect run."""
+    from flows.sync import sync_config
+    from tasks.archive import is_archived
+    from tasks.sync import sync as sync_camera
+
+    return sync_camera(sync_config(settings, address), raw, lambda rel: is_archived(settings, rel))

@@ -42,7 +42,7 @@ class CodeDeliveryError(RuntimeError):
 
 
 def pull_code() -> dict[str, str]:
-    """Prefect pull step (`dashcam.delivery.pull_code`): choose the code this run imports."""
+    """Prefect pull step (`dashcam.ops.delivery.pull_code`): choose the code this run imports."""
     settings = Settings()
     if settings.code_dir is not None:
         root = settings.code_dir.expanduser().resolve()

@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from dashcam.ops.commands import prefect_bin, server_args, worker_args, worker_env
 from dashcam.settings import DEVICES, Settings
 
 log = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 PREFECT_YAML = REPO_ROOT / "prefect.yaml"
 AUTOMATION_NAME = "dashcam: crash runs whose heartbeat stopped"
 
@@ -56,10 +57,12 @@ def client(settings: Settings) -> Iterator:
         yield c
 
 
-def _prefect_bin() -> str:
-    from dashcam.device import prefect_bin
-
-    return prefect_bin()
+def all_flow_runs(client) -> list:  # noqa: ANN001
+    """Every flow run on the server (the API pages at 200)."""
+    out: list = []
+    while batch := client.read_flow_runs(limit=200, offset=len(out)):
+        out += batch
+    return out
 
 
 @dataclass
@@ -93,15 +96,7 @@ class Stack:
         self.settings.prefect_home.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
         self.server = self._spawn(
             "prefect-server",
-            [
-                _prefect_bin(),
-                "server",
-                "start",
-                "--host",
-                self.settings.prefect_host,
-                "--port",
-                str(self.settings.prefect_port),
-            ],
+            server_args(self.settings),
             env=self.settings.server_env(),
         )
         self.wait_healthy(timeout)
@@ -124,8 +119,6 @@ class Stack:
         raise StackError(f"the Prefect server did not answer at {url} within {timeout:.0f} s")
 
     def start_worker(self, device: str) -> subprocess.Popen:
-        from dashcam.device import worker_args, worker_env
-
         # The same command line `dashcam worker DEVICE` runs on a device of its own.
         proc = self._spawn(f"worker-{device}", worker_args(self.settings, device), worker_env(self.settings))
         self.workers[device] = proc
@@ -157,7 +150,7 @@ class Stack:
     def deploy(self) -> None:
         env = self.settings.child_env()
         proc = subprocess.run(
-            [_prefect_bin(), "--no-prompt", "deploy", "--all", "--prefect-file", str(PREFECT_YAML)],
+            [prefect_bin(), "--no-prompt", "deploy", "--all", "--prefect-file", str(PREFECT_YAML)],
             cwd=REPO_ROOT,
             env=env,
             capture_output=True,

@@ -17,7 +17,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Literal
 
-from dashcam.device import (
+from dashcam.ops.device import (
     DEVICE_VOLUMES,
     NEEDS_FFMPEG,
     Access,

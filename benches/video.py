@@ -2,7 +2,7 @@
 
 Runs the heavy stage's own code (`tasks.heavy.run_heavy`: one ffmpeg pass, gating, detector,
 tracker, OCR, voting, archival copy) over
-- clips composed from the real photos in ../shared/data (dashcam/compose.py), in two parts:
+- clips composed from the real photos in ../shared/data (benches/compose.py), in two parts:
   `tuning` (rules and thresholds are chosen on it) and `held-out` (only reported);
 - the real videos in ../shared/data/videos/real_plates with their expected.json (`real`).
 
@@ -25,8 +25,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dashcam.bench_plates import o_is_0
-from dashcam.compose import DATA, PARTS, Clip, rendered, scenes, wide_scenes
+from benches.compose import DATA, PARTS, Clip, rendered, scenes, wide_scenes
+from benches.plates import o_is_0
 from dashcam.settings import Settings
 
 REAL = DATA / "videos" / "real_plates"
@@ -109,7 +109,7 @@ def run_clip(base: Settings, src: Path, truth: list[str], part: str, work: Path)
 def still_reads(base: Settings, clip: Clip) -> list[str | None]:
     """Each view's photo read as a still, as `dashcam read-plates` reads it (the heavy stage's
     models, reader, thresholds and formats): the text of the box on the plate, or None."""
-    from dashcam.bench_plates import MATCH_IOU
+    from benches.plates import MATCH_IOU
     from tasks.heavy import models_for
     from tasks.plates import read_plates
     from tasks.tracking import iou

@@ -1,6 +1,6 @@
 """Plate reading benchmark over ../shared/data/plates (real photos, crops and dashcam frames).
 
-``python -m dashcam.bench_plates`` prints one table: end-to-end exact match (detector + reader,
+``python -m benches.plates`` prints one table: end-to-end exact match (detector + reader,
 the annotated plate matched by IoU >= 0.3) on openalpr_eu/br, OCR exact match on the US and
 Argentine crop sets, detection recall on the Romanian dashcam frames, and mean timings.
 """
