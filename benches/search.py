@@ -13,16 +13,16 @@ from pathlib import Path
 from sqlmodel import Session
 
 from dashboard import queries
-from dashboard.fuzzy import CONFUSABLE
 from dashboard.seed import generate_large
 from models.db import get_engine
+from tasks.plate_text import DIGIT_TO_LETTER, LETTER_TO_DIGIT
 
 GOAL_P95_MS = 50.0
 
 
 def _confuse(text: str, rnd: random.Random) -> str:
     """A query as a person would type what OCR might have read: one confusion, one typo."""
-    swap = {v: k for k, v in CONFUSABLE.items()} | CONFUSABLE
+    swap = DIGIT_TO_LETTER | LETTER_TO_DIGIT
     chars = list(text)
     i = rnd.randrange(len(chars))
     chars[i] = swap.get(chars[i], "X" if chars[i] != "X" else "Y")

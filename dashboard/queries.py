@@ -16,21 +16,18 @@ from sqlmodel import Session
 
 from dashboard import config
 from dashboard.fuzzy import (
-    canon,
-    canon_sql,
-    closeness,
     has_wildcards,
     literal_prefix,
     neighbours,
-    normalize,
     wildcard_glob,
     wildcard_match,
 )
 from models.tables import Frame, GpsPoint, Plate, Sighting, Stage, Trip, Video
+from tasks.plate_text import canon, canon_sql, closeness, normalize
 
 Row = dict[str, Any]
 
-# The indexed canonical form of plate.text (see migration 0003 and dashboard/fuzzy.py).
+# The indexed canonical form of plate.text (see migration 0009 and tasks/plate_text.py).
 PLATE_CANON = literal_column(canon_sql("plate.text"))
 
 

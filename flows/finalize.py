@@ -2,12 +2,12 @@
 
 from prefect import flow, get_run_logger
 
-from dashboard import watchlist
 from dashcam.settings import get_settings
 from flows import _artifacts
 from flows._handoff import publish
 from models.db import check_current, session_scope
 from models.tables import Stage
+from tasks import watchlist
 from tasks.finalize import apply_bundle, load_bundle, mark_processed, send_watchlist_alerts
 
 

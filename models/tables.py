@@ -212,4 +212,16 @@ class Alert(SQLModel, table=True):
     sent_at: datetime | None = None
 
 
+class Watchlist(SQLModel, table=True):
+    """A plate to look out for (tasks/watchlist.py), the only thing the dashboard writes to the DB.
+
+    Created by migration 0003 and matched by tasks/watchlist.py.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    text: str = Field(index=True, unique=True, description="normalized plate text")
+    label: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 PER_VIDEO_TABLES = (Frame, Sighting, Plate, GpsPoint)

@@ -35,7 +35,7 @@ ALERT_ATTEMPTS = 3
 EVENT = "dashcam.watchlist.hit"
 
 # (text seen) -> (watched text, label, closeness: 0 exact, 1 OCR-equivalent, 2 one off) or None.
-# The flow passes the dashboard's own matcher, so an alert fires exactly where a page marks a hit.
+# The flow passes tasks.watchlist.matcher, the pages' own rule, so an alert fires exactly where a page marks a hit.
 Matcher = Callable[[str], "tuple[str, str, int] | None"]
 Emit = Callable[[str, dict[str, Any], dict[str, Any]], None]  # (event, resource, payload)
 

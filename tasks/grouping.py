@@ -13,6 +13,8 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from tasks.plate_text import edit_distance
+
 
 @dataclass(frozen=True)
 class Observation:
@@ -33,16 +35,6 @@ class PlateGroup:
     members: list[int] = field(default_factory=list)  # indexes into the observation list
     best: int = -1  # index of the observation whose crop represents the plate
     alternates: dict[str, float] = field(default_factory=dict)
-
-
-def edit_distance(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
 
 
 def similar(a: str, b: str) -> bool:

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from itertools import product
 
+from tasks.plate_text import DIGIT_TO_LETTER, LETTER_TO_DIGIT
+
 __all__ = [
     "DEFAULT_FORMATS",
     "DIGIT_TO_LETTERS",
@@ -36,10 +38,8 @@ __all__ = [
     "repair_detail",
 ]
 
-# Letter read where a digit belongs -> that digit, and the reverse. D and Q only ever look like
-# 0; for a 0 where a letter belongs, O is by far the commonest plate letter of that shape.
-LETTER_TO_DIGIT = {"O": "0", "Q": "0", "D": "0", "I": "1", "B": "8", "S": "5", "Z": "2", "G": "6"}
-DIGIT_TO_LETTER = {"0": "O", "1": "I", "8": "B", "5": "S", "2": "Z", "6": "G"}
+# Letter read where a digit belongs -> that digit, and the reverse: the one look-alike table,
+# which search and the watchlist fold with too (tasks/plate_text.py).
 # Every letter a digit may stand for (0: O, D, Q), the commonest first.
 DIGIT_TO_LETTERS: dict[str, tuple[str, ...]] = {
     d: (

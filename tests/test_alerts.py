@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from dashboard import watchlist
 from dashcam.settings import Settings
 from models.db import session_scope, upgrade
 from models.tables import Alert
+from tasks import watchlist
 from tasks.finalize import apply_bundle, load_bundle, send_watchlist_alerts
 from tasks.heavy import run_heavy
 from tasks.ingest import scan

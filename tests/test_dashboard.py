@@ -11,8 +11,9 @@ from sqlmodel import Session
 
 from dashboard import fuzzy, media, queries
 from dashboard.seed import seed_demo
-from dashboard.watchlist import add_entry, list_entries, match, remove_entry
 from models.db import get_engine
+from tasks import plate_text
+from tasks.watchlist import add_entry, list_entries, match, remove_entry
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 TIMEOUT = 30  # the CI machine is slow
@@ -22,8 +23,8 @@ TIMEOUT = 30  # the CI machine is slow
 
 
 def test_canonical_form_folds_ocr_confusions() -> None:
-    assert fuzzy.canon("kx5o1-zg") == fuzzy.canon("KXSOIZ6") == "KX50126"
-    assert fuzzy.canon("B8") == "88"
+    assert plate_text.canon("kx5o1-zg") == plate_text.canon("KXSOIZ6") == "KX50126"
+    assert plate_text.canon("B8") == "88"
 
 
 @pytest.mark.parametrize(
@@ -38,14 +39,14 @@ def test_canonical_form_folds_ocr_confusions() -> None:
     ],
 )
 def test_closeness(query: str, text: str, expected: int) -> None:
-    assert fuzzy.closeness(query, text) == expected
+    assert plate_text.closeness(query, text) == expected
 
 
 def test_neighbours_cover_every_single_edit() -> None:
     n = fuzzy.neighbours("AB1")
     for near in ("A81", "AB", "B1", "XAB1", "AB1X", "AC1"):
-        assert fuzzy.canon(near) in n
-    assert fuzzy.canon("XY9") not in n
+        assert plate_text.canon(near) in n
+    assert plate_text.canon("XY9") not in n
 
 
 def test_wildcards() -> None:
@@ -60,12 +61,12 @@ def test_wildcards() -> None:
 def test_canon_sql_matches_the_migration_index() -> None:
     import importlib.util
 
-    path = Path(__file__).resolve().parents[1] / "models/migrations/versions/0003_watchlist.py"
-    spec = importlib.util.spec_from_file_location("m0003", path)
+    path = Path(__file__).resolve().parents[1] / "models/migrations/versions/0009_plate_text_fold_with_d_and_q.py"
+    spec = importlib.util.spec_from_file_location("m0009", path)
     assert spec and spec.loader
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    assert fuzzy.canon_sql("text") == mod.CANON_TEXT
+    assert plate_text.canon_sql("text") == mod.CANON_TEXT
 
 
 def test_safe_path_refuses_escapes(tmp_path: Path) -> None:
@@ -129,6 +130,16 @@ def test_search_queries(session: Session) -> None:
     assert queries.search_plates(session, "AB123CD", far) == []
     trip = queries.trips(session)[-1]["trip_id"]
     assert all(r["trip_id"] == trip for r in queries.search_plates(session, "AB123CD", queries.SearchFilters(trip_id=trip)))
+
+
+def test_search_finds_the_readers_look_alikes(session: Session) -> None:
+    """D and Q misread for 0 (and 0 for D): the reader repairs them, so search folds them too,
+    as one indexed equality on the canonical form (no one-edit neighbours needed)."""
+    for query in ("WL9D0AA", "WL9Q0AA", "WL9DQAA"):
+        assert {r["text"]: r["match"] for r in queries.search_plates(session, query)} == {"WL900AA": 1}
+        assert {r["text"] for r in queries.search_plates(session, query, fuzzy=False)} == {"WL900AA"}
+    assert {r["text"]: r["match"] for r in queries.search_plates(session, "AB123C0", fuzzy=False)} == {"AB123CD": 1}
+    assert plate_text.closeness("WL9D0AA", "WL900AA") == 1  # the watchlist's rule is the same
 
 
 def test_user_input_is_never_sql(session: Session) -> None:

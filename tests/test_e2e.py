@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from dashboard.watchlist import add_entry
 from dashcam.ops.status import status_report
 from models.db import session_scope
 from models.tables import Plate, Sighting, Video
 from tasks.synthetic import render_plate_clip
+from tasks.watchlist import add_entry
 from tests.conftest import (
     SHARED_DATA,
     ffprobe_height,

@@ -61,7 +61,7 @@ def test_migrations_match_the_models(settings: Settings) -> None:
     from alembic.migration import MigrationContext
     from sqlmodel import SQLModel
 
-    import dashboard.watchlist  # noqa: F401
+    import models.tables  # noqa: F401
     from models.db import get_engine, include_object
 
     upgrade(settings.database_url)

@@ -39,7 +39,7 @@ def test_migrations_on_postgres_match_the_models(pg: PgServer) -> None:
     from alembic.migration import MigrationContext
     from sqlmodel import SQLModel
 
-    import dashboard.watchlist  # noqa: F401
+    import models.tables  # noqa: F401
 
     pg.create_db("migrations")
     url = pg.url("psycopg", "migrations")
@@ -58,6 +58,11 @@ def test_migrations_on_postgres_match_the_models(pg: PgServer) -> None:
             )
         }
         assert "ix_plate_text_canon" in names
+        # ...with the reader's whole look-alike table (migration 0009): D and Q fold to 0 too
+        (indexdef,) = conn.exec_driver_sql(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_plate_text_canon'"
+        ).one()
+        assert "'D'" in indexdef and "'Q'" in indexdef, indexdef
 
 
 def test_process_and_status_on_postgres(pg: PgServer, tmp_path: Path) -> None:
@@ -119,6 +124,10 @@ def pg_session(pg_seeded: dict[str, Any]) -> Iterator[Session]:
 # The dashboard's query tests, verbatim, on PostgreSQL (wildcards use LIKE there instead of GLOB).
 def test_search_queries_on_postgres(pg_session: Session) -> None:
     dash.test_search_queries(pg_session)
+
+
+def test_search_finds_the_readers_look_alikes_on_postgres(pg_session: Session) -> None:
+    dash.test_search_finds_the_readers_look_alikes(pg_session)
 
 
 def test_user_input_is_never_sql_on_postgres(pg_session: Session) -> None:

@@ -20,9 +20,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from dashboard import config, media
-from dashboard.watchlist import Watchlist, badge, list_entries
+from dashboard.watchlist import badge
 from dashcam.settings import Settings
 from models.db import DatabaseError, check_current, get_engine
+from models.tables import Watchlist
+from tasks.watchlist import list_entries
 
 NO_DB_HINT = "Check `DASHCAM_DATABASE_URL` and that the main server's DB is up, then reload."
 # Plates are at most ~10 characters; room for wildcards and spaces, and no more: a 3,000-character

@@ -6,7 +6,6 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import queries
-from dashboard.fuzzy import normalize
 from dashboard.views._ui import (
     MAX_TEXT,
     Param,
@@ -24,6 +23,7 @@ from dashboard.views._ui import (
     watch_entries,
     write_url,
 )
+from tasks.plate_text import normalize
 
 st.title("Plate")
 

@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard import queries
 from dashboard.views._ui import db, fmt_conf, mark, page_link, table
-from dashboard.watchlist import add_entry, list_entries, remove_entry
+from tasks.watchlist import add_entry, list_entries, remove_entry
 
 st.title("Watchlist")
 st.caption("Sightings of these plates are marked 🚨 on every page; one character off or an "

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import select
 
-from dashboard import watchlist
 from dashcam.settings import Settings
 from models.db import session_scope, upgrade
 from models.tables import Stage, Video
+from tasks import watchlist
 from tasks.archive import run_archive, run_cleanup
 from tasks.finalize import (
     apply_bundle,

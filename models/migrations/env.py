@@ -4,7 +4,6 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
-import dashboard.watchlist  # noqa: F401  (the watchlist table lives with the dashboard)
 import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from models.db import include_object
 
