@@ -88,17 +88,23 @@ def check_current(url: str) -> None:
         with get_engine(url).connect() as conn:
             current = MigrationContext.configure(conn).get_current_revision()
     except OperationalError as exc:
-        raise DatabaseError(f"cannot reach the app database at {_redact(url)}: {exc.orig}") from exc
+        raise DatabaseError(f"cannot reach the app database at {redact_url(url)}: {exc.orig}") from exc
     if current != head:
         raise DatabaseError(
-            f"the app database at {_redact(url)} is at migration {current or 'none'}, the code "
+            f"the app database at {redact_url(url)} is at migration {current or 'none'}, the code "
             f"needs {head}: run `dashcam db upgrade` on the main server"
         )
 
 
-def _redact(url: str) -> str:
-    # Never print credentials (issue: no credential in logs).
+def redact_url(url: str | None) -> str:
+    """The URL with any user:password replaced by ***, for messages and logs (never print a
+    credential). The one redaction: the app DB's, the Prefect API's and the code repo's URLs.
+
+    Up to the last @, so a password holding an @ does not leak its tail.
+    """
+    if not url:
+        return str(url)
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
     return url

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from dashcam.ops.commands import worker_args
-from dashcam.ops.device import redact_url, scrub
+from dashcam.ops.device import scrub
 from dashcam.ops.doctor import gpu_check, onnx_check, run_checks
 from dashcam.settings import Settings
+from models.db import redact_url
 from tests.conftest import free_port, prefect_client, wait_for
 
 EXE = [sys.executable, "-m", "dashcam.cli"]

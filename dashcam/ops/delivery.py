@@ -28,6 +28,7 @@ import tempfile
 from pathlib import Path
 
 from dashcam.settings import Settings
+from models.db import redact_url  # imports no table (see models/__init__.py)
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def pull_code() -> dict[str, str]:
         root, commit = clone_cached(
             settings.code_repo, settings.code_ref, settings.data_dir / "code"
         )
-        how = f"{_redact(settings.code_repo)} at {settings.code_ref} ({commit[:12]})"
+        how = f"{redact_url(settings.code_repo)} at {settings.code_ref} ({commit[:12]})"
     else:
         import dashcam
 
@@ -87,7 +88,7 @@ def clone_cached(repo: str, ref: str, cache: Path) -> tuple[Path, str]:
     try:
         _git(["clone", "--quiet", "--no-checkout", repo, str(tmp)], repo)
         _git(["-C", str(tmp), "checkout", "--quiet", "--detach", commit], repo)
-        _check_tree(tmp, f"{_redact(repo)} at {commit}")
+        _check_tree(tmp, f"{redact_url(repo)} at {commit}")
         (tmp / READY).write_text(commit + "\n")
         try:
             os.rename(tmp, dest)
@@ -106,7 +107,7 @@ def _resolve(repo: str, ref: str) -> str:
     lines = [line.split() for line in out.splitlines() if line.strip()]
     if not lines:
         raise CodeDeliveryError(
-            f"DASHCAM_CODE_REF={ref!r} is no branch or tag of {_redact(repo)}: set an existing one"
+            f"DASHCAM_CODE_REF={ref!r} is no branch or tag of {redact_url(repo)}: set an existing one"
         )
     peeled = [sha for sha, name in lines if name.endswith("^{}")]
     return (peeled or [lines[0][0]])[0]
@@ -119,8 +120,8 @@ def _git(args: list[str], repo: str) -> str:
     p = subprocess.run(["git", *args], capture_output=True, text=True, timeout=300, env=env)
     if p.returncode != 0:
         raise CodeDeliveryError(
-            f"git {args[0]} of {_redact(repo)} failed: {p.stderr.strip()[-500:]}".replace(
-                repo, _redact(repo)
+            f"git {args[0]} of {redact_url(repo)} failed: {p.stderr.strip()[-500:]}".replace(
+                repo, redact_url(repo)
             )
         )
     return p.stdout
@@ -137,11 +138,6 @@ def _check_tree(root: Path, what: str) -> None:
 def _newest_checkout(cache: Path) -> Path | None:
     done = [p for p in cache.iterdir() if (p / READY).exists()]
     return max(done, key=lambda p: (p / READY).stat().st_mtime) if done else None
-
-
-def _redact(url: str) -> str:
-    # https://user:token@host/...: the token stays out of logs
-    return re.sub(r"//[^/@]+@", "//***@", url)
 
 
 def _logger() -> logging.Logger | logging.LoggerAdapter:

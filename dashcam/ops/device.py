@@ -15,6 +15,7 @@ from typing import Literal
 
 from dashcam.ops.commands import server_args, worker_args, worker_env
 from dashcam.settings import Settings, Volume
+from models.db import redact_url
 
 Access = Literal["read", "write"]
 
@@ -32,16 +33,6 @@ NEEDS_FFMPEG = ("main-server", "workhorse")
 
 
 # --- talking to the API without leaking the credential ---
-
-
-def redact_url(url: str | None) -> str:
-    """The URL with any user:password replaced by ***, for messages and logs."""
-    if not url:
-        return str(url)
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
-    return url
 
 
 def scrub(text: str, settings: Settings) -> str:

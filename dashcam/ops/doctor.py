@@ -23,10 +23,10 @@ from dashcam.ops.device import (
     Access,
     api_preflight,
     pool_missing,
-    redact_url,
     scrub,
 )
 from dashcam.settings import DEVICES, VOLUMES, Settings, Volume
+from models.db import redact_url
 
 Status = Literal["pass", "warn", "fail"]
 
