@@ -323,6 +323,8 @@ def test_redaction() -> None:
         == "postgresql+psycopg://***@db.lan:5432/dashcam"
     )
     assert redact_url("http://main-server:4200/api") == "http://main-server:4200/api"
+    # a password holding an @ keeps none of its tail
+    assert redact_url("postgresql://app:p@ss@db.lan/dashcam") == "postgresql://***@db.lan/dashcam"
     s = Settings(prefect_api_auth="u:hunter22", database_url="postgresql+psycopg://app:s3cr3t@db/x")
     assert scrub("x u:hunter22 y hunter22 s3cr3t", s) == "x *** y *** ***"
 
