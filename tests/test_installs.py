@@ -198,6 +198,7 @@ def test_every_direct_dependency_is_used() -> None:
         "pytest-xdist": "a pytest plugin (infra/test.sh: -n)",
         "ruff": "a command (infra/test.sh)",
         "playwright": "tests/test_dashboard_browser.py drives chromium with it",
+        "import-linter": "a command (tests/test_layering.py runs lint-imports)",
     }
     module = {"opencv-python-headless": "cv2", "pillow": "PIL", "pyyaml": "yaml",
               "pydantic-settings": "pydantic_settings", "reverse-geocode": "reverse_geocode"}  # fmt: skip
