@@ -197,6 +197,7 @@ def export_cmd(
 ) -> None:
     """Evidence of a sighting: a clip around it from the archival copy, the best crop, the
     trip's GPX and a report (text, other reads, confidence, camera and UTC times, positions)."""
+    from flows.config import volumes
     from models.db import DatabaseError, check_current, session_scope
     from tasks.evidence import EvidenceError, export, find_sightings
 
@@ -216,7 +217,7 @@ def export_cmd(
             raise typer.Exit(1)
         for sid in ids:
             try:
-                ev = export(session, settings, sid, out, before, after)
+                ev = export(session, volumes(settings), sid, out, before, after)
             except EvidenceError as exc:
                 typer.echo(f"error: sighting {sid}: {exc}", err=True)
                 failed += 1
@@ -259,7 +260,7 @@ def sync(
     ] = None,
 ) -> None:
     """Copy new clips from the dashcam (Novatek Wi-Fi API) into raw/, once, in this process."""
-    from flows.sync import sync_config
+    from flows.config import archive_config, sync_config
     from tasks.archive import is_archived
     from tasks.sync import sync as sync_camera
 
@@ -272,7 +273,7 @@ def sync(
     raw = settings.volume_root("raw")
     raw.mkdir(parents=True, exist_ok=True)
     result = sync_camera(
-        sync_config(settings, address), raw, lambda rel: is_archived(settings, rel)
+        sync_config(settings, address), raw, lambda rel: is_archived(archive_config(settings), rel)
     )
     typer.echo(result.summary)
     if not result.reachable or result.failed:
@@ -506,16 +507,17 @@ def read_plates(
 ) -> None:
     """Detect and read the plates in still images: one JSON line per image."""
     from dashcam.read_plates import read_plates_cli
+    from flows.config import heavy_config
     from tasks.heavy import models_for, vehicles_for
 
     settings = get_settings()
     # The pipeline's own models and thresholds, so a photo reads as heavy would read it.
-    detector, reader = models_for(settings)
+    detector, reader = models_for(heavy_config(settings))
     code = read_plates_cli(
         images,
         detector=detector,
         reader=reader,
-        vehicles=vehicles_for(settings),
+        vehicles=vehicles_for(heavy_config(settings)),
         sure_confidence=settings.plate_min_confidence,
     )
     raise typer.Exit(code)

@@ -16,6 +16,7 @@ from sqlmodel import select
 
 from dashboard import watchlist
 from dashcam.settings import Settings
+from flows.config import archive_config, finalize_config, heavy_config, ingest_config
 from models.db import session_scope, upgrade
 from models.tables import Stage, Video
 from tasks.archive import run_archive, run_cleanup
@@ -75,24 +76,24 @@ def process_clip(settings: Settings, rel: str) -> Outcome:
     with session_scope(url) as session:
         found = session.exec(select(Video).where(Video.path == rel)).first()
         size = settings.resolve("raw", rel).stat().st_size
-        video = refresh_if_replaced(session, found, size) or record_video(settings, session, rel)
+        video = refresh_if_replaced(session, found, size) or record_video(ingest_config(settings), session, rel)
         vid, stage = video.video_id, video.stage
     if stage == Stage.ingested:
-        run_heavy(settings, vid, rel)
+        run_heavy(heavy_config(settings), vid, rel)
         stage = Stage.processed
     if stage == Stage.processed:
-        manifest, det = load_bundle(settings, vid)
+        manifest, det = load_bundle(finalize_config(settings), vid)
         with session_scope(url) as session:
             mark_processed(session, vid)
-            stage = apply_bundle(session, vid, manifest, det, settings).stage
+            stage = apply_bundle(session, vid, manifest, det, finalize_config(settings)).stage
         if stage == Stage.finalized:  # committed: now its watchlist hits
             # No Prefect run here, so no event: the configured services only.
-            send_watchlist_alerts(settings, vid, watchlist.matcher, lambda event, resource, payload: None)
+            send_watchlist_alerts(finalize_config(settings), vid, watchlist.matcher, lambda event, resource, payload: None)
     if stage == Stage.finalized:
-        run_archive(settings, vid)
+        run_archive(archive_config(settings), vid)
         with session_scope(url) as session:
             set_archived(session, vid)
-        run_cleanup(settings, vid, rel)
+        run_cleanup(archive_config(settings), vid, rel)
     with session_scope(url) as session:
         v = session.get(Video, vid)
         assert v is not None

@@ -148,6 +148,7 @@ def evidence_button(sighting: dict[str, Any], video_id: str, key: str) -> None:
     import tempfile
     import zipfile
 
+    from flows.config import volumes
     from tasks import evidence
 
     cfg = settings()
@@ -162,7 +163,7 @@ def evidence_button(sighting: dict[str, Any], video_id: str, key: str) -> None:
         try:
             with Session(get_engine(cfg.database_url or "")) as session, \
                     tempfile.TemporaryDirectory(prefix="dashcam-evidence-") as tmp:
-                return evidence.evidence_zip(session, cfg, sid, Path(tmp))[1]
+                return evidence.evidence_zip(session, volumes(cfg), sid, Path(tmp))[1]
         except (evidence.EvidenceError, SQLAlchemyError, OSError) as exc:
             # The download still says what happened (this runs after the page was drawn).
             buf = io.BytesIO()
