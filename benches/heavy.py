@@ -64,6 +64,7 @@ def heavy(base: Settings, video: Path) -> None:
     import shutil
     import subprocess
 
+    from flows.config import heavy_config
     from tasks import bundle
     from tasks.heavy import models_for, run_heavy
     from tasks.media import iter_frames, probe
@@ -82,9 +83,9 @@ def heavy(base: Settings, video: Path) -> None:
             {**base.model_dump(), "data_dir": Path(tmp), "raw_root": video.parent, "work_root": Path(tmp) / "work",
              "archive_root": Path(tmp) / "archive", "prefect_home": None, "database_url": None}
         )
-        detector, reader = models_for(settings)  # loaded once, outside every timing
+        detector, reader = models_for(heavy_config(settings))  # loaded once, outside every timing
         t0 = time.perf_counter()
-        result = run_heavy(settings, "bench", video.name)
+        result = run_heavy(heavy_config(settings), "bench", video.name)
         heavy_s = time.perf_counter() - t0
         det = json.loads((settings.volume_root("work") / "bench" / bundle.DETECTIONS).read_text())
     heavy_texts = {p["text"] for p in det["plates"]}

@@ -92,12 +92,13 @@ def real_clips() -> list[tuple[Path, list[str]]]:
 
 
 def run_clip(base: Settings, src: Path, truth: list[str], part: str, work: Path) -> Outcome:
+    from flows.config import heavy_config
     from tasks.heavy import run_heavy
 
     settings = base.model_copy(update={"raw_root": src.parent, "work_root": work})
     video_id = src.stem
     t0 = time.perf_counter()
-    result = run_heavy(settings, video_id, src.name)
+    result = run_heavy(heavy_config(settings), video_id, src.name)
     seconds = time.perf_counter() - t0
     detections = work / video_id / "detections.json"
     read = []
@@ -110,11 +111,12 @@ def still_reads(base: Settings, clip: Clip) -> list[str | None]:
     """Each view's photo read as a still, as `dashcam read-plates` reads it (the heavy stage's
     models, reader, thresholds and formats): the text of the box on the plate, or None."""
     from benches.plates import MATCH_IOU
+    from flows.config import heavy_config
     from tasks.heavy import models_for
     from tasks.plates import read_plates
     from tasks.tracking import iou
 
-    detector, reader = models_for(base)
+    detector, reader = models_for(heavy_config(base))
     out: list[str | None] = []
     for v in clip.views:
         gt = v.photo.plate_box

@@ -10,7 +10,6 @@ import json
 import os
 import socket
 import sys
-import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -226,7 +225,7 @@ class Settings(BaseSettings):
     fault_hold_dir: Path | None = Field(
         None,
         description="Crash tests only: while <stage>.<video_id>.hold exists in this folder, that "
-        "stage of that video waits at a known point in its middle (see fault_pause).",
+        "stage of that video waits at a known point in its middle (see tasks.volumes.fault_pause).",
     )
 
     # --- dashboard ---
@@ -324,20 +323,6 @@ class Settings(BaseSettings):
             "main-server": self.pool_main_server,
             "shed-nas": self.pool_shed_nas,
         }
-
-    def fault_pause(self, stage: str, video_id: str) -> None:
-        """The crash tests' barrier, keyed by video: a known point in the middle of a stage to kill
-        it at. The test creates `<stage>.<video_id>.hold`, waits for `.reached`, pulls the power,
-        and deletes the hold so the rerun goes straight through (no fixed sleeps)."""
-        if self.fault_hold_dir is None:
-            return
-        hold = self.fault_hold_dir / f"{stage}.{video_id}.hold"
-        if not hold.exists():
-            return
-        (self.fault_hold_dir / f"{stage}.{video_id}.reached").touch()
-        deadline = time.monotonic() + 900  # a test that died must not leave a run waiting for ever
-        while hold.exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
 
     @property
     def logs_dir(self) -> Path:

@@ -5,22 +5,25 @@ from prefect import flow, get_run_logger
 from dashcam.settings import get_settings
 from flows import _artifacts
 from flows._handoff import publish
+from flows.config import finalize_config
 from models.db import check_current, session_scope
 from models.tables import Stage
 from tasks import watchlist
 from tasks.finalize import apply_bundle, load_bundle, mark_processed, send_watchlist_alerts
+from tasks.volumes import fault_pause
 
 
 @flow(name="finalize", retries=1, retry_delay_seconds=10)
 def finalize(video_id: str) -> dict:
     settings = get_settings()
+    config = finalize_config(settings)
     check_current(settings.database_url)
-    manifest, detections = load_bundle(settings, video_id)
+    manifest, detections = load_bundle(config, video_id)
     with session_scope(settings.database_url) as session:
         mark_processed(session, video_id)
-    settings.fault_pause("finalize", video_id)
+    fault_pause(settings.fault_hold_dir, "finalize", video_id)
     with session_scope(settings.database_url) as session:
-        result = apply_bundle(session, video_id, manifest, detections, settings)
+        result = apply_bundle(session, video_id, manifest, detections, config)
     _artifacts.publish(
         "finalize",
         video_id,
@@ -31,7 +34,7 @@ def finalize(video_id: str) -> dict:
         get_run_logger().warning("video %s failed: %s", video_id, result.error)
         return {"stage": result.stage, "error": result.error}
     # Before the handoff: a crash after it would leave no finalize run to send them.
-    sent = send_watchlist_alerts(settings, video_id, watchlist.matcher, _emit)
+    sent = send_watchlist_alerts(config, video_id, watchlist.matcher, _emit)
     if sent.sent or sent.pending or sent.failed:
         get_run_logger().info(
             "watchlist alerts for %s: %d sent, %d to retry, %d given up",

@@ -12,6 +12,7 @@ from prefect.client.schemas.objects import StateType
 from dashcam.settings import get_settings
 from flows import _artifacts
 from flows._handoff import publish
+from flows.config import heavy_config
 from tasks.heavy import run_heavy
 
 
@@ -73,7 +74,7 @@ def stand_down(reason: str) -> NoReturn:
 def heavy(video_id: str, raw_path: str) -> dict:
     settings = get_settings()
     try:
-        result = run_heavy(settings, video_id, raw_path, before_publish=still_owner)
+        result = run_heavy(heavy_config(settings), video_id, raw_path, before_publish=still_owner)
     except LostOwnership as exc:
         stand_down(str(exc))
     # The bundle is complete on `work` (success or a recorded failure): hand over to the main server.

@@ -4,6 +4,7 @@ from prefect import flow, get_run_logger
 
 from dashcam.settings import get_settings
 from flows._handoff import heavy_handoff, publish
+from flows.config import ingest_config
 from models.db import check_current
 from tasks.ingest import scan_twice
 
@@ -13,7 +14,7 @@ def ingest() -> dict:
     logger = get_run_logger()
     settings = get_settings()
     check_current(settings.database_url)
-    result = scan_twice(settings, lambda n: logger.info(
+    result = scan_twice(ingest_config(settings), lambda n: logger.info(
         "%d new or growing file(s); looking again in %.0f s", n, settings.stable_seconds
     ))
     # Published only after the rows are committed; a crash in between is caught by reconcile.

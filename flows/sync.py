@@ -6,21 +6,12 @@ case: the run completes at once and quietly. Ingest picks the clips up like any 
 
 from prefect import flow, get_run_logger
 
-from dashcam.settings import Settings, get_settings
+from dashcam.settings import get_settings
+from flows.config import archive_config, sync_config
 from tasks.archive import is_archived
-from tasks.sync import SyncConfig
 from tasks.sync import sync as sync_camera
 
-
-def sync_config(settings: Settings, address: str) -> SyncConfig:
-    return SyncConfig(
-        address=address,
-        priority=settings.sync_priority,
-        grouping=settings.sync_grouping,
-        keep=settings.sync_keep,
-        max_disk_percent=settings.sync_max_disk_percent,
-        extensions=settings.video_extensions,
-    )
+__all__ = ["sync", "sync_config"]  # sync_config: the CLI's import, now built in flows.config
 
 
 @flow(name="sync")
@@ -32,7 +23,8 @@ def sync(address: str | None = None) -> dict:
         logger.debug("sync: no camera address set (DASHCAM_CAMERA_ADDRESS)")
         return {"enabled": False}
     raw = settings.volume_root("raw")
-    result = sync_camera(sync_config(settings, address), raw, lambda rel: is_archived(settings, rel))
+    archive = archive_config(settings)
+    result = sync_camera(sync_config(settings, address), raw, lambda rel: is_archived(archive, rel))
     if result.reachable:
         logger.info("sync: %s", result.summary)
     return {"reachable": result.reachable, "downloaded": len(result.downloaded), "failed": len(result.failed)}

@@ -9,11 +9,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dashcam.settings import Settings
 from tasks import bundle
 from tasks.finalize import archive_path
+from tasks.volumes import Volumes
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ArchiveConfig(Volumes):
+    """Archive and cleanup need only the volumes (built by `flows.config.archive_config`)."""
 
 
 @dataclass(frozen=True)
@@ -32,13 +37,13 @@ def media_files(manifest: dict) -> list[str]:
     )
 
 
-def run_archive(settings: Settings, video_id: str) -> ArchiveResult:
+def run_archive(config: ArchiveConfig, video_id: str) -> ArchiveResult:
     """Copy the bundle's media to archive/<video_id>/, verify every checksum, swap in atomically."""
-    src = settings.resolve("work", video_id)
+    src = config.resolve("work", video_id)
     manifest = bundle.read_manifest(src)
     names = media_files(manifest)
     bundle.verify(src, manifest, names)
-    archive_root = settings.volume_root("archive")
+    archive_root = config.volume_root("archive")
     scratch = bundle.new_scratch(archive_root, video_id)
     files: dict[str, dict] = {}
     for name in names:
@@ -62,26 +67,26 @@ def run_archive(settings: Settings, video_id: str) -> ArchiveResult:
 ARCHIVED_MARKS = ".archived"  # on `work`: how the Indoor NAS knows, without the DB, what is safe
 
 
-def _mark(settings: Settings, raw_path: str) -> Path:
+def _mark(config: ArchiveConfig, raw_path: str) -> Path:
     digest = hashlib.sha256(raw_path.encode()).hexdigest()[:32]
-    return settings.volume_root("work") / ARCHIVED_MARKS / digest
+    return config.volume_root("work") / ARCHIVED_MARKS / digest
 
 
-def is_archived(settings: Settings, raw_path: str) -> bool:
+def is_archived(config: ArchiveConfig, raw_path: str) -> bool:
     """Whether the pipeline archived this raw clip (read from marks cleanup leaves on `work`)."""
-    return _mark(settings, raw_path).is_file()
+    return _mark(config, raw_path).is_file()
 
 
-def run_cleanup(settings: Settings, video_id: str, raw_path: str, delete_raw: bool = False) -> list[str]:
+def run_cleanup(config: ArchiveConfig, video_id: str, raw_path: str, delete_raw: bool = False) -> list[str]:
     """After `archived`: mark the clip archived, drop the work bundle and, when asked, the raw clip."""
-    bundle.write_atomic(_mark(settings, raw_path), f"{video_id}\n{raw_path}\n".encode())
+    bundle.write_atomic(_mark(config, raw_path), f"{video_id}\n{raw_path}\n".encode())
     removed = []
-    work = settings.resolve("work", video_id)
+    work = config.resolve("work", video_id)
     if work.exists():
         shutil.rmtree(work)
         removed.append(f"work/{video_id}")
     if delete_raw:
-        raw = settings.resolve("raw", raw_path)
+        raw = config.resolve("raw", raw_path)
         if raw.is_file():
             raw.unlink()
             removed.append(f"raw/{raw_path}")

@@ -31,10 +31,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from dashcam.settings import Settings
 from models.tables import GpsPoint, Plate, Sighting, Trip, Video
 from tasks.gps import Fix, Track, to_gpx
 from tasks.gps.export import iso_utc
+from tasks.volumes import Volumes
 
 BEFORE_S = 5.0
 AFTER_S = 5.0
@@ -316,7 +316,7 @@ def folder_name(report: dict[str, Any]) -> str:
     return f"{report['plate']['text'] or 'unread'}_{report['video']['video_id']}_{s['frame_s']:.1f}s"
 
 
-def export(session: Session, settings: Settings, sighting_id: int, out_dir: Path,
+def export(session: Session, config: Volumes, sighting_id: int, out_dir: Path,
            before_s: float = BEFORE_S, after_s: float = AFTER_S) -> Evidence:
     """Write clip.mp4, best_crop.jpg, trip.gpx, report.json and report.txt into
     `out_dir/<plate>_<video>_<t>s/` and return them."""
@@ -325,12 +325,12 @@ def export(session: Session, settings: Settings, sighting_id: int, out_dir: Path
         raise EvidenceError(f"there is no sighting {sighting_id} in the app database")
     v = session.get(Video, s.video_id)
     assert v is not None
-    source = settings.resolve("archive", f"{v.video_id}/video_lowres.mp4")
+    source = config.resolve("archive", f"{v.video_id}/video_lowres.mp4")
     if not source.is_file():
         raise EvidenceError(
             f"the archival copy {source} is missing: video {v.video_id} is {v.stage}, not archived "
             "yet (wait for the pipeline), or the archive volume is not mounted here "
-            f"(DASHCAM_ARCHIVE_ROOT={settings.archive_root})")
+            f"(DASHCAM_ARCHIVE_ROOT={config.archive_root})")
     end = s.frame_s + after_s
     if v.duration_s:
         end = min(end, v.duration_s)
@@ -344,7 +344,7 @@ def export(session: Session, settings: Settings, sighting_id: int, out_dir: Path
     plate = session.get(Plate, s.plate_id) if s.plate_id else None
     if plate is not None and plate.best_crop:
         try:
-            crop = settings.resolve("archive", plate.best_crop)
+            crop = config.resolve("archive", plate.best_crop)
         except ValueError:
             crop = None
         if crop is not None and crop.is_file():
@@ -361,10 +361,10 @@ def export(session: Session, settings: Settings, sighting_id: int, out_dir: Path
     return Evidence(sighting_id, folder, files, report)
 
 
-def evidence_zip(session: Session, settings: Settings, sighting_id: int, work_dir: Path,
+def evidence_zip(session: Session, config: Volumes, sighting_id: int, work_dir: Path,
                  before_s: float = BEFORE_S, after_s: float = AFTER_S) -> tuple[str, bytes]:
     """(file name, bytes) of a zip of the export, for a browser download."""
-    ev = export(session, settings, sighting_id, work_dir, before_s, after_s)
+    ev = export(session, config, sighting_id, work_dir, before_s, after_s)
     assert ev.folder is not None
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from sqlmodel import Session, delete, select
 
-from dashcam.settings import Settings
 from models.tables import (
     PER_VIDEO_TABLES,
     Frame,
@@ -26,8 +25,21 @@ from models.tables import (
 )
 from tasks import alerts, bundle, trips
 from tasks.trips import Point
+from tasks.volumes import Volumes
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FinalizeConfig(Volumes):
+    """What finalize reads of the settings (built by `flows.config.finalize_config`)."""
+
+    database_url: str | None
+    harsh_brake_mps2: float
+    harsh_accel_mps2: float
+    track_simplify_m: float
+    alert_urls: tuple[str, ...] = field(repr=False)  # watchlist alert targets: tokens, kept out of logs
+    dashboard_url: str | None
 
 
 @dataclass(frozen=True)
@@ -60,9 +72,9 @@ def archive_path(video_id: str, bundle_name: str) -> str:
     return f"{video_id}/{bundle_name}"
 
 
-def load_bundle(settings: Settings, video_id: str) -> tuple[dict, dict | None]:
+def load_bundle(config: FinalizeConfig, video_id: str) -> tuple[dict, dict | None]:
     """Manifest (and detections when the run succeeded), checksums verified."""
-    path = settings.resolve("work", video_id)
+    path = config.resolve("work", video_id)
     manifest = bundle.read_manifest(path)
     if manifest.get("video_id") != video_id:
         raise bundle.BundleError(
@@ -87,11 +99,11 @@ def mark_processed(session: Session, video_id: str) -> Video:
 
 
 def apply_bundle(
-    session: Session, video_id: str, manifest: dict, det: dict | None, settings: Settings | None = None
+    session: Session, video_id: str, manifest: dict, det: dict | None, config: FinalizeConfig | None = None
 ) -> FinalizeResult:
     """Replace everything this video owns with the bundle's content (re-runs never append).
 
-    With `settings`, the video's trip figures and events are recomputed in the same transaction.
+    With `config`, the video's trip figures and events are recomputed in the same transaction.
     """
     video = session.get(Video, video_id)
     if video is None:
@@ -193,9 +205,9 @@ def apply_bundle(
         "gpspoint": len(gps.get("points", [])),
     }
     figures = None
-    if settings is not None:
-        trip = update_trip(session, video.trip_id, settings.harsh_brake_mps2, settings.harsh_accel_mps2,
-                           settings.track_simplify_m)
+    if config is not None:
+        trip = update_trip(session, video.trip_id, config.harsh_brake_mps2, config.harsh_accel_mps2,
+                           config.track_simplify_m)
         figures = trip_figures(session, trip) if trip is not None else None
     log.info(
         "finalize %s: wrote %d plates, %d sightings, %d frames, %d GPS points%s",
@@ -284,7 +296,7 @@ def set_archived(session: Session, video_id: str) -> Video:
 
 
 def send_watchlist_alerts(
-    settings: Settings,
+    config: FinalizeConfig,
     video_id: str,
     matcher_for: Callable[[Session], alerts.Matcher],
     emit: alerts.Emit,
@@ -298,13 +310,13 @@ def send_watchlist_alerts(
         name = plate.best_crop.rsplit("/", 1)[-1]
         for volume, rel in (("work", f"{video_id}/plate_crops/{name}"), ("archive", plate.best_crop)):
             try:
-                path = settings.resolve(volume, rel)
+                path = config.resolve(volume, rel)
             except (ValueError, AssertionError):
                 continue
             if path.is_file():
                 return path
         return None
 
-    cfg = alerts.AlertConfig(urls=settings.alert_url_list(), dashboard_url=settings.dashboard_url)
-    assert settings.database_url is not None
-    return alerts.run_alerts(settings.database_url, video_id, cfg, matcher_for, emit, crop_of)
+    cfg = alerts.AlertConfig(urls=list(config.alert_urls), dashboard_url=config.dashboard_url)
+    assert config.database_url is not None
+    return alerts.run_alerts(config.database_url, video_id, cfg, matcher_for, emit, crop_of)

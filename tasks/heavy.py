@@ -20,7 +20,6 @@ from typing import Any
 import cv2
 import numpy as np
 
-from dashcam.settings import Settings
 from tasks import bundle
 from tasks.gating import Gate, GateConfig
 from tasks.gps import Aligned, NoGps, Track, align, find_sidecars, read_track
@@ -50,8 +49,33 @@ from tasks.sampling import FramesAndArchive
 from tasks.tracking import Look, PlateTracker, likeness, look
 from tasks.tracking import Track as PlateTrack
 from tasks.vehicles import OnnxVehicleDetector, VehicleDetector, vehicle_for
+from tasks.volumes import Volumes, fault_pause
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HeavyConfig(Volumes):
+    """What heavy reads of the settings (built by `flows.config.heavy_config`)."""
+
+    device_name: str  # recorded in the bundle: which workhorse did the video
+    sample_every_s: float
+    onnx_providers: tuple[str, ...]
+    plate_model: Path | None  # None: the bundled detector
+    plate_min_confidence: float
+    plate_proposal_confidence: float
+    plate_detector_int8: bool
+    vehicles: bool
+    vehicle_model: Path | None
+    plate_regions: str
+    ocr_min_confidence: float
+    ocr_recognisers: tuple[str, ...]
+    min_plate_chars: int
+    ocr_crops_per_track: int
+    archive_height: int
+    archive_crf: int
+    gate: GateConfig
+    fault_hold_dir: Path | None = None  # the crash tests' pause point (tasks.volumes.fault_pause)
 
 
 @dataclass(frozen=True)
@@ -95,22 +119,22 @@ def load_vehicle_detector(model: str | None, providers: tuple[str, ...]) -> Vehi
         return None
 
 
-def vehicles_for(settings: Settings) -> VehicleDetector | None:
-    if not settings.vehicles:
+def vehicles_for(config: HeavyConfig) -> VehicleDetector | None:
+    if not config.vehicles:
         return None
-    model = str(settings.vehicle_model) if settings.vehicle_model else None
-    return load_vehicle_detector(model, tuple(settings.onnx_providers))
+    model = str(config.vehicle_model) if config.vehicle_model else None
+    return load_vehicle_detector(model, tuple(config.onnx_providers))
 
 
-def models_for(settings: Settings) -> tuple[PlateDetector, PlateReader]:
+def models_for(config: HeavyConfig) -> tuple[PlateDetector, PlateReader]:
     return load_models(
-        str(settings.plate_model) if settings.plate_model else None,
-        tuple(settings.onnx_providers),
+        str(config.plate_model) if config.plate_model else None,
+        tuple(config.onnx_providers),
         # The detector proposes down to the proposal score; TrackReading confirms those by text.
-        min(settings.plate_proposal_confidence, settings.plate_min_confidence),
-        settings.plate_regions,
-        settings.plate_detector_int8,
-        tuple(settings.ocr_recognisers),
+        min(config.plate_proposal_confidence, config.plate_min_confidence),
+        config.plate_regions,
+        config.plate_detector_int8,
+        tuple(config.ocr_recognisers),
     )
 
 
@@ -120,7 +144,7 @@ def sharpness(crop: np.ndarray) -> float:
 
 
 def run_heavy(
-    settings: Settings,
+    config: HeavyConfig,
     video_id: str,
     raw_path: str,
     before_publish: Callable[[], None] | None = None,
@@ -128,7 +152,7 @@ def run_heavy(
     """`before_publish` may raise to keep the finished bundle from replacing `work/<video_id>`
     (the flow uses it to check that its run still owns the video)."""
     t0 = time.monotonic()
-    work_root = settings.volume_root("work")
+    work_root = config.volume_root("work")
     scratch = bundle.new_scratch(work_root, video_id)
     meta: dict[str, Any] = {
         "format": bundle.BUNDLE_FORMAT,
@@ -137,32 +161,32 @@ def run_heavy(
         "created_at": datetime.now(UTC).isoformat(),
     }
     try:
-        src = settings.resolve("raw", raw_path)
+        src = config.resolve("raw", raw_path)
         if not src.is_file():
             raise MediaError(f"{raw_path}: the file is no longer in the raw volume ({src})")
         info = probe(src)
         # One ffmpeg decodes the clip once for both the sampled frames and the archival copy.
         media = FramesAndArchive(
             src,
-            settings.sample_every_s,
+            config.sample_every_s,
             info,
             scratch / bundle.LOWRES,
-            height=settings.archive_height,
-            crf=settings.archive_crf,
+            height=config.archive_height,
+            crf=config.archive_crf,
         )
         # GPS first: the speed decides how often a standing car's frames are looked at.
         track = read_track(src, sidecars=find_sidecars(src), duration_s=info.duration_s)
         detections = read_video(
-            settings, video_id, src, info, scratch, media.frames(), _gps_lookup(track, src)
+            config, video_id, src, info, scratch, media.frames(), _gps_lookup(track, src)
         )
         attach_gps(detections, src, info, track)
-        settings.fault_pause("heavy", video_id)
+        fault_pause(config.fault_hold_dir, "heavy", video_id)
         low = media.lowres
         assert low is not None  # frames() ran to the end, so the archive copy is sealed
         # transcode_s: what the archival copy cost beyond the frame loop (it runs alongside).
         detections["timings"]["transcode_s"] = round(media.tail_wait_s, 3)
         detections["timings"]["ffmpeg_s"] = round(media.ffmpeg_s, 3)
-        detections["device"] = settings.device_name  # which workhorse did it (video.heavy_device)
+        detections["device"] = config.device_name  # which workhorse did it (video.heavy_device)
         detections["lowres"] = {
             "width": low.width,
             "height": low.height,
@@ -201,7 +225,7 @@ def run_heavy(
 
 
 def read_video(
-    settings: Settings,
+    config: HeavyConfig,
     video_id: str,
     src: Path,
     info: VideoInfo,
@@ -213,14 +237,14 @@ def read_video(
 
     `gps_at` (frame time -> position) gates a standing car's frames and picks each track's
     plate formats from where it was seen (`tasks.regions`)."""
-    detector, reader = models_for(settings)
-    gate = Gate(gate_config(settings))
-    every = settings.sample_every_s
+    detector, reader = models_for(config)
+    gate = Gate(config.gate)
+    every = config.sample_every_s
     expected = max(1, int(info.duration_s / every) + 1)
     obs: list[Observation] = []
     tracker = PlateTracker(max_age_s=max(2.0, 4 * every))
-    formats_at_time = _formats_lookup(settings, gps_at)
-    reading = TrackReading(reader, settings.ocr_crops_per_track, settings, formats_at_time)
+    formats_at_time = _formats_lookup(config, gps_at)
+    reading = TrackReading(reader, config.ocr_crops_per_track, config, formats_at_time)
     t_det = 0.0
     n = 0
     last_log = time.monotonic()
@@ -291,21 +315,21 @@ def read_video(
             "heavy %s: %d tracks the detector scored under %.2f read as no plate format: not plates",
             video_id,
             reading.unconfirmed,
-            settings.plate_min_confidence,
+            config.plate_min_confidence,
         )
 
     groups = merge_tracks(
         reading.tracks,
         obs,
-        min_confidence=settings.ocr_min_confidence,
-        min_chars=settings.min_plate_chars,
+        min_confidence=config.ocr_min_confidence,
+        min_chars=config.min_plate_chars,
         # A plate lost and found again within this is the same plate; at least one static
         # refresh, so a long red light never splits one plate in two.
-        max_gap_s=max(10.0, settings.gate_static_refresh_s + 2 * every),
-        is_plate=plate_text_check(_clip_formats(settings, formats_at_time, obs)),
+        max_gap_s=max(10.0, config.gate.static_refresh_s + 2 * every),
+        is_plate=plate_text_check(_clip_formats(config, formats_at_time, obs)),
     )
     crops, frames = reading.best_crops, reading.best_frames
-    vehicles = vehicles_for(settings)
+    vehicles = vehicles_for(config)
     t_veh = 0.0
     plate_of: dict[int, str] = {}
     plates = []
@@ -315,7 +339,7 @@ def read_video(
         plate_id = f"{video_id}-p{k:03d}"
         plates.append(_save_plate(scratch, plate_id, g, obs, crops[g.best], frames[g.best]))
         # Whose plate formats read it: the region GPS placed it in, or the setting's.
-        plates[-1]["region"] = _region_of(settings, gps_at, obs[g.best].frame_s)
+        plates[-1]["region"] = _region_of(config, gps_at, obs[g.best].frame_s)
         if vehicles is not None:
             # One vehicle detection per plate, on its best frame (not on every sampled frame).
             t = time.perf_counter()
@@ -334,8 +358,8 @@ def read_video(
         },
         "params": {
             "sample_every_s": every,
-            "plate_model": str(settings.plate_model or "platedet"),
-            "ocr": "+".join(settings.ocr_recognisers),
+            "plate_model": str(config.plate_model or "platedet"),
+            "ocr": "+".join(config.ocr_recognisers),
         },
         "frames_sampled": n,
         "sightings": [
@@ -349,7 +373,7 @@ def read_video(
             }
             for i, o in enumerate(obs)
             # A box the detector was unsure of and no plate confirmed was not a plate.
-            if i in plate_of or o.det_confidence >= settings.plate_min_confidence
+            if i in plate_of or o.det_confidence >= config.plate_min_confidence
         ],
         "plates": plates,
         "gps": {"source": None, "note": "not read yet", "points": []},  # see attach_gps
@@ -426,14 +450,14 @@ class TrackReading:
         self,
         reader: PlateReader,
         per_track: int,
-        settings: Settings,
+        config: HeavyConfig,
         formats_at: Callable[[float], tuple[PlateFormat, ...] | None] | None = None,
     ) -> None:
         self.reader, self.per_track = reader, per_track
         self.formats_at = formats_at  # frame time -> the plate formats where the car was
-        self.min_confidence = settings.ocr_min_confidence
-        self.min_chars = settings.min_plate_chars
-        self.sure_confidence = settings.plate_min_confidence
+        self.min_confidence = config.ocr_min_confidence
+        self.min_chars = config.min_plate_chars
+        self.sure_confidence = config.plate_min_confidence
         self.tracks: list[tuple[list[Read], list[int]]] = []  # (reads, members) per track
         self.best_crops: dict[int, np.ndarray] = {}
         self.best_frames: dict[int, np.ndarray] = {}
@@ -550,31 +574,31 @@ def _drifted(
 
 
 def _formats_lookup(
-    settings: Settings, gps_at: Callable[[float], Aligned | None] | None
+    config: HeavyConfig, gps_at: Callable[[float], Aligned | None] | None
 ) -> Callable[[float], tuple[PlateFormat, ...] | None] | None:
     """Frame time -> the plate formats where the car was (None: the reader's own, i.e. the
     setting's). Only when `DASHCAM_PLATE_REGIONS` is "all": a named region always wins."""
-    if gps_at is None or settings.plate_regions.strip().lower() != "all":
+    if gps_at is None or config.plate_regions.strip().lower() != "all":
         return None
 
     def at(t: float) -> tuple[PlateFormat, ...] | None:
         pos = gps_at(t)
-        return None if pos is None else formats_at(pos.lat, pos.lon, settings.plate_regions)
+        return None if pos is None else formats_at(pos.lat, pos.lon, config.plate_regions)
 
     return at
 
 
 def _region_of(
-    settings: Settings, gps_at: Callable[[float], Aligned | None] | None, t: float
+    config: HeavyConfig, gps_at: Callable[[float], Aligned | None] | None, t: float
 ) -> str | None:
-    if settings.plate_regions.strip().lower() != "all":
-        return settings.plate_regions
+    if config.plate_regions.strip().lower() != "all":
+        return config.plate_regions
     pos = gps_at(t) if gps_at else None
     return region_at(pos.lat, pos.lon) if pos is not None else None
 
 
 def _clip_formats(
-    settings: Settings,
+    config: HeavyConfig,
     formats_at_time: Callable[[float], tuple[PlateFormat, ...] | None] | None,
     obs: list[Observation],
 ) -> tuple[PlateFormat, ...] | None:
@@ -584,9 +608,9 @@ def _clip_formats(
         found = formats_at_time(obs[0].frame_s)
         if found is not None and found != DEFAULT_FORMATS:  # a region with formats of its own
             return found
-    if settings.plate_regions.strip().lower() == "all":
+    if config.plate_regions.strip().lower() == "all":
         return None
-    return formats_for(settings.plate_regions)
+    return formats_for(config.plate_regions)
 
 
 _SHORT_PLATE = 5  # characters: a read shorter than this is a plate only if it fits a format
@@ -608,17 +632,6 @@ def plate_text_check(formats: tuple[PlateFormat, ...] | None) -> Callable[[str],
         return fmt is not None and (fmt.specific or fmt.short_vanity)
 
     return is_plate
-
-
-def gate_config(settings: Settings) -> GateConfig:
-    return GateConfig(
-        static_area_pct=settings.gate_static_area_pct,
-        static_refresh_s=settings.gate_static_refresh_s,
-        dark_luma=settings.gate_dark_luma,
-        blur_var=settings.gate_blur_var,
-        stationary_mps=settings.stationary_speed_mps,
-        stationary_every_s=settings.stationary_every_s,
-    )
 
 
 def _clip_start_utc(track: Track, src: Path) -> datetime | None:

@@ -19,16 +19,26 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from dashcam.settings import Settings
 from models.db import session_scope
 from models.tables import PER_VIDEO_TABLES, Alert, SeenFile, Stage, Trip, Video, utcnow
 from tasks.media import MediaError, VideoInfo, probe
 from tasks.naming import parse_clip_name
+from tasks.volumes import Volumes
 
 log = logging.getLogger(__name__)
 
 # Names that copy tools use while a transfer is in progress.
 _PARTIAL = re.compile(r"(\.part|\.partial|\.tmp|\.crdownload|~)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class IngestConfig(Volumes):
+    """What ingest reads of the settings (built by `flows.config.ingest_config`)."""
+
+    database_url: str | None
+    video_extensions: tuple[str, ...]
+    stable_seconds: float  # a file unchanged this long (size and mtime) is complete
+    trip_gap_minutes: float  # a longer pause between clips starts a new trip
 
 
 @dataclass(frozen=True)
@@ -53,12 +63,12 @@ def make_video_id(rel_path: str, src: Path, size: int) -> str:
     return f"{stem}-{h.hexdigest()[:8]}"
 
 
-def list_candidates(settings: Settings) -> list[str]:
-    root = settings.raw_root
+def list_candidates(config: IngestConfig) -> list[str]:
+    root = config.raw_root
     assert root is not None
     if not root.is_dir():
         return []
-    exts = {e.lower() for e in settings.video_extensions}
+    exts = {e.lower() for e in config.video_extensions}
     out = []
     for p in root.rglob("*"):
         rel = p.relative_to(root)
@@ -69,14 +79,14 @@ def list_candidates(settings: Settings) -> list[str]:
     return sorted(out)
 
 
-def scan(settings: Settings, session: Session, now: datetime | None = None) -> IngestResult:
+def scan(config: IngestConfig, session: Session, now: datetime | None = None) -> IngestResult:
     """One ingest pass over `raw`. Commits nothing itself: the caller owns the transaction."""
     now = now or utcnow()
     result = IngestResult()
     # Only the columns needed: this runs every minute over every video ever recorded.
     known = {p: (stage, size) for p, stage, size in session.exec(select(Video.path, Video.stage, Video.size_bytes))}
-    for rel in list_candidates(settings):
-        src = settings.resolve("raw", rel)
+    for rel in list_candidates(config):
+        src = config.resolve("raw", rel)
         try:
             st = src.stat()
         except OSError:
@@ -86,10 +96,10 @@ def scan(settings: Settings, session: Session, now: datetime | None = None) -> I
             if stage != Stage.failed or size == st.st_size:
                 continue
             refresh_if_replaced(session, session.exec(select(Video).where(Video.path == rel)).one(), st.st_size)
-        if not _is_stable(session, rel, st.st_size, st.st_mtime_ns, now, settings.stable_seconds):
+        if not _is_stable(session, rel, st.st_size, st.st_mtime_ns, now, config.stable_seconds):
             result.waiting.append(rel)
             continue
-        video = record_video(settings, session, rel)
+        video = record_video(config, session, rel)
         if video.stage == Stage.failed:
             result.failed.append((rel, video.error or ""))
         else:
@@ -103,17 +113,17 @@ def scan(settings: Settings, session: Session, now: datetime | None = None) -> I
 SECOND_LOOK_MAX_S = 30.0
 
 
-def scan_twice(settings: Settings, before_second_look: Callable[[int], None] = lambda n: None) -> IngestResult:
+def scan_twice(config: IngestConfig, before_second_look: Callable[[int], None] = lambda n: None) -> IngestResult:
     """An ingest pass, and when files are waiting a second one `stable_seconds` later; each pass
     commits in its own transaction (the caller publishes after)."""
-    assert settings.database_url is not None
-    with session_scope(settings.database_url) as session:
-        result = scan(settings, session)
-    if result.waiting and settings.stable_seconds <= SECOND_LOOK_MAX_S:
+    assert config.database_url is not None
+    with session_scope(config.database_url) as session:
+        result = scan(config, session)
+    if result.waiting and config.stable_seconds <= SECOND_LOOK_MAX_S:
         before_second_look(len(result.waiting))
-        time.sleep(settings.stable_seconds)
-        with session_scope(settings.database_url) as session:
-            again = scan(settings, session)
+        time.sleep(config.stable_seconds)
+        with session_scope(config.database_url) as session:
+            again = scan(config, session)
         result.new += again.new
         result.failed += again.failed
         result.waiting = again.waiting
@@ -158,9 +168,9 @@ def _aware(dt: datetime) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
-def record_video(settings: Settings, session: Session, rel: str) -> Video:
+def record_video(config: IngestConfig, session: Session, rel: str) -> Video:
     """Probe one complete file and add its Video row (ingested or failed) and its trip."""
-    src = settings.resolve("raw", rel)
+    src = config.resolve("raw", rel)
     st = src.stat()
     name = parse_clip_name(src.name)
     video = Video(
@@ -180,7 +190,7 @@ def record_video(settings: Settings, session: Session, rel: str) -> Video:
     else:
         _apply_info(video, info)
         video.recorded_at = name.recorded_at or _fallback_time(info, st.st_mtime)
-        video.trip_id = assign_trip(session, settings, rel, video).trip_id
+        video.trip_id = assign_trip(session, config, rel, video).trip_id
         log.info(
             "ingest: %s -> %s (%.1f s, %dx%d)",
             rel,
@@ -207,12 +217,12 @@ def _fallback_time(info: VideoInfo, mtime: float) -> datetime:
     return datetime.fromtimestamp(mtime)
 
 
-def assign_trip(session: Session, settings: Settings, rel: str, video: Video) -> Trip:
+def assign_trip(session: Session, config: IngestConfig, rel: str, video: Video) -> Trip:
     """Same folder, same camera and less than `trip_gap_minutes` apart = same trip."""
     folder = rel.split("/", 1)[0] if "/" in rel else ""
     start = video.recorded_at
     end = start + timedelta(seconds=video.duration_s or 0) if start else None
-    gap = timedelta(minutes=settings.trip_gap_minutes)
+    gap = timedelta(minutes=config.trip_gap_minutes)
     trips: Iterable[Trip] = session.exec(
         select(Trip).where(Trip.folder == folder, Trip.camera == video.camera)
     )

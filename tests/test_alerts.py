@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import select
 
 from dashcam.settings import Settings
+from flows.config import finalize_config, heavy_config, ingest_config
 from models.db import session_scope, upgrade
 from models.tables import Alert
 from tasks import watchlist
@@ -38,8 +39,8 @@ def finalized(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     s = Settings(data_dir=root / "data", raw_root=root / "raw", stable_seconds=0)
     upgrade(s.database_url)
     with session_scope(s.database_url) as session:
-        new = scan(s, session).new[0]
-    assert run_heavy(s, new.video_id, new.path).status == "ok"
+        new = scan(ingest_config(s), session).new[0]
+    assert run_heavy(heavy_config(s), new.video_id, new.path).status == "ok"
     return root, new.video_id
 
 
@@ -48,10 +49,10 @@ def _settings(root: Path, **kw: object) -> Settings:
 
 
 def _finalize(s: Settings, video_id: str, events: list) -> object:
-    manifest, det = load_bundle(s, video_id)
+    manifest, det = load_bundle(finalize_config(s), video_id)
     with session_scope(s.database_url) as session:
-        apply_bundle(session, video_id, manifest, det, s)
-    return send_watchlist_alerts(s, video_id, watchlist.matcher, lambda *e: events.append(e))
+        apply_bundle(session, video_id, manifest, det, finalize_config(s))
+    return send_watchlist_alerts(finalize_config(s), video_id, watchlist.matcher, lambda *e: events.append(e))
 
 
 def _reset(s: Settings) -> None:
@@ -114,7 +115,7 @@ def test_a_service_that_is_down_never_fails_finalize_and_is_retried(finalized) -
     back = Receiver()  # the service comes back: the next run sends it, once
     try:
         later = send_watchlist_alerts(
-            _settings(root, alert_urls=back.url), video_id, watchlist.matcher, lambda *e: events.append(e)
+            finalize_config(_settings(root, alert_urls=back.url)), video_id, watchlist.matcher, lambda *e: events.append(e)
         )
         assert later.sent == 1 and len(back.posts) == 1
         assert len(events) == 1, "the Prefect event went out once, on the first try"

@@ -74,7 +74,7 @@ def render(tmp_path: Path, folder: str, text: str, seed: int) -> Clip:
 
 
 def hold(stack, stage: str, clip: Clip) -> Path:
-    """Make `stage` of this clip wait at its fault point until `release` (Settings.fault_pause)."""
+    """Make `stage` of this clip wait at its fault point until `release` (tasks.volumes.fault_pause)."""
     h = stack.settings.fault_hold_dir / f"{stage}.{clip.video_id}.hold"
     h.touch()
     return h

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from dashboard.seed import seed_demo
 from dashcam.settings import Settings
+from flows.config import volumes
 from models.db import get_engine
 from models.tables import Frame, GpsPoint, Plate, Sighting, Video
 from tasks import evidence
@@ -91,7 +92,7 @@ def test_clip_plays_starts_within_a_second_and_the_report_matches_the_db(
     # Keyframes every second: a copy from the one before. One keyframe at 0: re-encoded.
     video_id = demo["keyed"] if case == "stream copy" else demo["videos"][3]
     s = _sighting(session, video_id, 25.7)
-    ev = evidence.export(session, settings, s.id, tmp_path)
+    ev = evidence.export(session, volumes(settings), s.id, tmp_path)
     clip, report = ev.files["clip.mp4"], ev.report
     c = report["clip"]
     wanted = s.frame_s - evidence.BEFORE_S
@@ -170,12 +171,12 @@ def test_references_name_the_right_sightings(demo: dict[str, Any], session: Sess
 def test_a_video_not_in_the_archive_says_so(demo: dict[str, Any], session: Session, tmp_path: Path) -> None:
     s = _sighting(session, demo["missing_media"], 20)
     with pytest.raises(evidence.EvidenceError, match="video_lowres.mp4 is missing: video .* not archived"):
-        evidence.export(session, demo["settings"], s.id, tmp_path)
+        evidence.export(session, volumes(demo["settings"]), s.id, tmp_path)
 
 
 def test_the_dashboard_zip_holds_the_same(demo: dict[str, Any], session: Session, tmp_path: Path) -> None:
     s = _sighting(session, demo["keyed"], 40)
-    name, data = evidence.evidence_zip(session, demo["settings"], s.id, tmp_path)
+    name, data = evidence.evidence_zip(session, volumes(demo["settings"]), s.id, tmp_path)
     zf = zipfile.ZipFile(__import__("io").BytesIO(data))
     folder = name.removesuffix(".zip")
     assert sorted(zf.namelist()) == sorted(f"{folder}/{n}" for n in

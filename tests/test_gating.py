@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from dashcam.settings import Settings
+from flows.config import heavy_config
 from tasks.gating import Gate, GateConfig, frame_stats, scene_change
 from tasks.media import iter_frames, probe
 from tasks.synthetic import render_plate_frames
@@ -132,7 +133,7 @@ def test_heavy_counts_skipped_frames(tmp_path: Path) -> None:
         check=True,
     )  # fmt: skip
     settings = Settings(data_dir=tmp_path / "data", raw_root=raw)
-    res = run_heavy(settings, "still", "still.mp4")
+    res = run_heavy(heavy_config(settings), "still", "still.mp4")
     assert res.status == "ok" and res.plates == 1
     det = json.loads((settings.volume_root("work") / "still" / "detections.json").read_text())
     t = det["timings"]

@@ -260,7 +260,7 @@ def terminal(c: Cluster, paths: list[str]) -> dict[str, dict] | None:
 
 def drop(c: Cluster, folder: str, n: int, first: int, hold_heavy: bool = False) -> list[str]:
     """Render n clips into raw/<folder>/; `hold_heavy`: each waits mid-heavy on a host whose
-    settings name the fault folder, until its hold file is deleted (Settings.fault_pause)."""
+    settings name the fault folder, until its hold file is deleted (tasks.volumes.fault_pause)."""
     out = []
     tmp = c.root / "render"
     tmp.mkdir(exist_ok=True)

@@ -15,6 +15,7 @@ from sqlmodel import select
 from dashcam.ops.pipeline import process_paths
 from dashcam.ops.status import status_report
 from dashcam.settings import Settings
+from flows.config import archive_config, finalize_config, heavy_config, ingest_config
 from models.db import DatabaseError, check_current, session_scope, upgrade
 from models.tables import Frame, Plate, SeenFile, Sighting, Stage, Trip, Video
 from tasks import bundle
@@ -79,7 +80,7 @@ def test_one_ingest_run_takes_its_second_look(settings: Settings, plate_clip: Pa
     (settings.raw_root / "t").mkdir(parents=True)
     shutil.copyfile(plate_clip, settings.raw_root / "t" / plate_clip.name)
     looks: list[int] = []
-    r = scan_twice(settings, looks.append)
+    r = scan_twice(ingest_config(settings), looks.append)
     assert looks == [1] and [n.path for n in r.new] == [f"t/{plate_clip.name}"] and not r.waiting
 
 
@@ -93,13 +94,13 @@ def test_ingest_waits_for_growing_files_and_fails_bad_ones(settings: Settings, p
     (trip / ".hidden.mp4").write_bytes(b"x")
     (trip / "notes.txt").write_text("not a clip")
     with session_scope(settings.database_url) as s:
-        r = scan(settings, s)
+        r = scan(ingest_config(settings), s)
     assert sorted(r.waiting) == ["trip1/2024_0601_083000_00001F.MP4", "trip1/empty.mp4"]
     assert not r.new and not r.failed
     # Unchanged long enough: now taken.
     settings = settings.model_copy(update={"stable_seconds": 0})
     with session_scope(settings.database_url) as s:
-        r = scan(settings, s)
+        r = scan(ingest_config(settings), s)
     assert [n.path for n in r.new] == ["trip1/2024_0601_083000_00001F.MP4"]
     assert [p for p, _ in r.failed] == ["trip1/empty.mp4"]
     with session_scope(settings.database_url) as s:
@@ -113,12 +114,12 @@ def test_ingest_waits_for_growing_files_and_fails_bad_ones(settings: Settings, p
         assert str(settings.raw_root) not in failed.error, "reasons name the file relative to raw"
     # A second scan takes nothing twice.
     with session_scope(settings.database_url) as s:
-        r = scan(settings, s)
+        r = scan(ingest_config(settings), s)
     assert not r.new and not r.failed
     # The failed file replaced by a good copy is ingested afresh.
     shutil.copyfile(plate_clip, trip / "empty.mp4")
     with session_scope(settings.database_url) as s:
-        r = scan(settings, s)
+        r = scan(ingest_config(settings), s)
     assert [n.path for n in r.new] == ["trip1/empty.mp4"] and not r.failed
     with session_scope(settings.database_url) as s:
         assert s.exec(select(Video).where(Video.path == "trip1/empty.mp4")).one().stage == Stage.ingested
@@ -129,8 +130,8 @@ def test_heavy_finalize_archive_cleanup(settings: Settings, plate_clip: Path) ->
     (settings.raw_root / "t").mkdir(parents=True)
     shutil.copyfile(plate_clip, settings.raw_root / "t" / plate_clip.name)
     with session_scope(settings.database_url) as s:
-        new = scan(settings, s).new[0]
-    res = run_heavy(settings, new.video_id, new.path)
+        new = scan(ingest_config(settings), s).new[0]
+    res = run_heavy(heavy_config(settings), new.video_id, new.path)
     assert res.status == "ok" and res.plates >= 1
     work = settings.work_root / new.video_id
     manifest = bundle.read_manifest(work)
@@ -138,7 +139,7 @@ def test_heavy_finalize_archive_cleanup(settings: Settings, plate_clip: Path) ->
     assert ffprobe_height(work / "video_lowres.mp4") == 720
 
     for _ in range(2):  # finalizing twice replaces, never appends
-        m, det = load_bundle(settings, new.video_id)
+        m, det = load_bundle(finalize_config(settings), new.video_id)
         with session_scope(settings.database_url) as s:
             assert apply_bundle(s, new.video_id, m, det).stage == Stage.finalized
     with session_scope(settings.database_url) as s:
@@ -148,15 +149,15 @@ def test_heavy_finalize_archive_cleanup(settings: Settings, plate_clip: Path) ->
         assert n_sightings == len(det["sightings"])
         assert len(s.exec(select(Frame).where(Frame.video_id == new.video_id)).all()) == 2 * len(plates)
 
-    res = run_archive(settings, new.video_id)
+    res = run_archive(archive_config(settings), new.video_id)
     arch = settings.archive_root / new.video_id
     assert (arch / "video_lowres.mp4").is_file() and list((arch / "plates").glob("*_best_crop.jpg"))
     assert res.files == len(list(p for p in arch.rglob("*") if p.is_file())) - 1  # + its manifest
-    assert not is_archived(settings, new.path)
-    removed = run_cleanup(settings, new.video_id, new.path)
+    assert not is_archived(archive_config(settings), new.path)
+    removed = run_cleanup(archive_config(settings), new.video_id, new.path)
     assert removed == [f"work/{new.video_id}"] and (settings.raw_root / new.path).is_file()
-    assert is_archived(settings, new.path)
-    assert run_cleanup(settings, new.video_id, new.path, delete_raw=True) == [f"raw/{new.path}"]
+    assert is_archived(archive_config(settings), new.path)
+    assert run_cleanup(archive_config(settings), new.video_id, new.path, delete_raw=True) == [f"raw/{new.path}"]
 
 
 @pytest.mark.parametrize(("regions", "plates"), [("eu", 1), ("us", 0)])
@@ -169,7 +170,7 @@ def test_heavy_keeps_an_unsure_track_only_when_its_text_fits_a_format(
         data_dir=tmp_path / "data", raw_root=plate_clip.parent, plate_min_confidence=0.99,
         plate_regions=regions,
     )  # fmt: skip
-    res = run_heavy(settings, "unsure", plate_clip.name)
+    res = run_heavy(heavy_config(settings), "unsure", plate_clip.name)
     det = json.loads((settings.work_root / "unsure" / "detections.json").read_text())
     assert res.status == "ok" and res.plates == plates
     assert [p["text"] for p in det["plates"]] == ["KA12BCD"] * plates
@@ -185,12 +186,12 @@ def test_finalize_refuses_tampered_bundle(settings: Settings, plate_clip: Path) 
     (settings.raw_root / "t").mkdir(parents=True)
     shutil.copyfile(plate_clip, settings.raw_root / "t" / "a.mp4")
     with session_scope(settings.database_url) as s:
-        new = scan(settings, s).new[0]
-    run_heavy(settings, new.video_id, new.path)
+        new = scan(ingest_config(settings), s).new[0]
+    run_heavy(heavy_config(settings), new.video_id, new.path)
     with open(settings.work_root / new.video_id / "detections.json", "ab") as f:
         f.write(b" ")
     with pytest.raises(bundle.BundleError, match="do not match the manifest"):
-        load_bundle(settings, new.video_id)
+        load_bundle(finalize_config(settings), new.video_id)
 
 
 def test_heavy_records_a_damaged_clip_as_failed(settings: Settings, plate_clip: Path) -> None:
@@ -198,11 +199,11 @@ def test_heavy_records_a_damaged_clip_as_failed(settings: Settings, plate_clip: 
     (settings.raw_root / "t").mkdir(parents=True)
     shutil.copyfile(plate_clip, settings.raw_root / "t" / "a.mp4")
     with session_scope(settings.database_url) as s:
-        new = scan(settings, s).new[0]
+        new = scan(ingest_config(settings), s).new[0]
     (settings.raw_root / new.path).write_bytes(b"")  # damaged after ingest
-    res = run_heavy(settings, new.video_id, new.path)
+    res = run_heavy(heavy_config(settings), new.video_id, new.path)
     assert res.status == "failed" and res.error
-    m, det = load_bundle(settings, new.video_id)
+    m, det = load_bundle(finalize_config(settings), new.video_id)
     assert det is None and set(m["files"]) == set()
     with session_scope(settings.database_url) as s:
         assert apply_bundle(s, new.video_id, m, det).stage == Stage.failed
@@ -263,11 +264,11 @@ def test_heavy_aligns_sightings_with_embedded_gps(settings: Settings, plate_clip
     (settings.raw_root / "t").mkdir(parents=True)
     add_blackvue(plate_clip, settings.raw_root / "t" / "20040807_052908_NF.mp4", stamped)
     with session_scope(settings.database_url) as s:
-        new = scan(settings, s).new[0]
-    run_heavy(settings, new.video_id, new.path)
-    m, det = load_bundle(settings, new.video_id)
+        new = scan(ingest_config(settings), s).new[0]
+    run_heavy(heavy_config(settings), new.video_id, new.path)
+    m, det = load_bundle(finalize_config(settings), new.video_id)
     with session_scope(settings.database_url) as s:
-        apply_bundle(s, new.video_id, m, det, settings)
+        apply_bundle(s, new.video_id, m, det, finalize_config(settings))
     with session_scope(settings.database_url) as s:
         v = s.get(Video, new.video_id)
         assert v.has_gps and v.gps_source == "blackvue" and v.clock_offset_s == 7200.0

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from dashcam.settings import Settings
+from flows.config import heavy_config
 from tasks.grouping import Observation, Read, crop_quality, merge_tracks, vote
 from tasks.synthetic import render_plate_clip, render_plate_image
 from tasks.tracking import PlateTracker, look
@@ -245,7 +246,7 @@ def test_heavy_reads_tracks_not_boxes(gap_clip: Path, tmp_path: Path) -> None:
     from tasks.heavy import run_heavy
 
     settings = Settings(data_dir=tmp_path / "data", raw_root=gap_clip.parent)
-    res = run_heavy(settings, "gap", gap_clip.name)
+    res = run_heavy(heavy_config(settings), "gap", gap_clip.name)
     assert res.status == "ok" and res.plates == 1
     det = json.loads((settings.volume_root("work") / "gap" / "detections.json").read_text())
     t = det["timings"]
@@ -318,19 +319,19 @@ def test_each_track_is_read_with_the_formats_of_where_the_car_was(tmp_path: Path
             return PlateText("5ABC123", 0.9, None)
 
     settings = Settings(data_dir=tmp_path)
-    at = _formats_lookup(settings, gps_at)
+    at = _formats_lookup(heavy_config(settings), gps_at)
     assert at is not None
     assert at(1.0) == FORMATS_BY_REGION["us-ca"] and at(12.0) == FORMATS_BY_REGION["ca"]
     assert at(25.0) is None  # no fix: the reader's own formats
-    assert _formats_lookup(settings.model_copy(update={"plate_regions": "eu"}), gps_at) is None
+    assert _formats_lookup(heavy_config(settings.model_copy(update={"plate_regions": "eu"})), gps_at) is None
     # The formats a short read must fit come from the region, else from a named setting.
-    assert _clip_formats(settings, at, [_obs(1.0, box(0, 0))]) == FORMATS_BY_REGION["us-ca"]
-    assert _clip_formats(settings, None, []) is None
+    assert _clip_formats(heavy_config(settings), at, [_obs(1.0, box(0, 0))]) == FORMATS_BY_REGION["us-ca"]
+    assert _clip_formats(heavy_config(settings), None, []) is None
     eu = settings.model_copy(update={"plate_regions": "eu"})
-    assert _clip_formats(eu, None, []) == formats_for("eu")
+    assert _clip_formats(heavy_config(eu), None, []) == formats_for("eu")
 
     reader = Recorder()
-    reading = TrackReading(reader, 1, settings, at)  # type: ignore[arg-type]
+    reading = TrackReading(reader, 1, heavy_config(settings), at)  # type: ignore[arg-type]
     tracker = PlateTracker()
     obs = []
     frame = np.zeros((100, 200, 3), dtype=np.uint8)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from dashcam.settings import Settings
+from flows.config import ingest_config
 from models.db import session_scope, upgrade
 from models.tables import Stage
 from tasks.ingest import record_video
@@ -103,7 +104,7 @@ def test_parkpow_is_ingested(settings: Settings) -> None:
     settings = settings.model_copy(update={"raw_root": clip.parent})
     upgrade(settings.database_url)
     with session_scope(settings.database_url) as s:
-        video = record_video(settings, s, clip.name)  # what ingest's scan does with a clip
+        video = record_video(ingest_config(settings), s, clip.name)  # what ingest's scan does with a clip
         assert video.stage == Stage.ingested and video.error is None
         assert (video.width, video.height) == (1280, 720) and video.trip_id
 

@@ -15,6 +15,7 @@ import pytest
 
 from benches.compose import DATA, Clip, View, car_photos, render, scenes
 from dashcam.settings import Settings
+from flows.config import finalize_config, heavy_config, ingest_config
 
 
 @pytest.mark.slow
@@ -29,7 +30,7 @@ def test_plates_passed_one_after_another_are_each_read(tmp_path: Path) -> None:
     clip = Clip("four-in-a-row", "tuning", "sequence", views)
     src = render(clip, tmp_path / "raw" / "row.mp4")
     settings = Settings(data_dir=tmp_path / "data", raw_root=src.parent)
-    res = run_heavy(settings, "row", src.name)
+    res = run_heavy(heavy_config(settings), "row", src.name)
     assert res.status == "ok", res.error
     det = json.loads((settings.volume_root("work") / "row" / "detections.json").read_text())
     read = sorted(p["text"] for p in det["plates"])
@@ -98,11 +99,11 @@ def test_a_still_and_a_video_frame_take_one_reading_path(tmp_path: Path) -> None
     from tasks.tracking import PlateTracker
 
     settings = Settings(data_dir=tmp_path)
-    detector, reader = models_for(settings)
+    detector, reader = models_for(heavy_config(settings))
     for name in sorted(p.name for p in photo.glob("*.jpg"))[:3]:
         image = cv2.imread(str(photo / name))
         still = {t.text for _, t in read_plates(image, detector, reader, 0.35) if t}
-        reading, tracker, obs = TrackReading(reader, 3, settings), PlateTracker(), []
+        reading, tracker, obs = TrackReading(reader, 3, heavy_config(settings)), PlateTracker(), []
         dets = [d for d in detector.detect(image) if d.confidence >= 0.35]
         for k, d in enumerate(dets):
             obs.append(Observation(0.0, d.box, d.confidence, None, None))
@@ -154,14 +155,14 @@ def test_the_clip_gps_picks_the_plate_formats(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data", raw_root=raw, stable_seconds=0)
     upgrade(settings.database_url)
     with session_scope(settings.database_url) as session:
-        ids = {new.path: new.video_id for new in scan(settings, session).new}
+        ids = {new.path: new.video_id for new in scan(ingest_config(settings), session).new}
     for name, expected in (("20260801_120000_NF.mp4", "us-ca"), ("20260801_120500_NF.mp4", None)):
         video_id = ids[name]
-        assert run_heavy(settings, video_id, name).status == "ok"
+        assert run_heavy(heavy_config(settings), video_id, name).status == "ok"
         det = json.loads((settings.volume_root("work") / video_id / "detections.json").read_text())
         assert [p["region"] for p in det["plates"]] == [expected], name
         assert [p["text"] for p in det["plates"]] == ["KA12BCD"]
-        manifest, det = load_bundle(settings, video_id)
+        manifest, det = load_bundle(finalize_config(settings), video_id)
         with session_scope(settings.database_url) as session:  # finalize keeps it on the plate
             apply_bundle(session, video_id, manifest, det)
         with session_scope(settings.database_url) as session:

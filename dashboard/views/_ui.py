@@ -151,6 +151,7 @@ def evidence_button(sighting: dict[str, Any], video_id: str, key: str) -> None:
     import zipfile
 
     from tasks import evidence
+    from tasks.volumes import Volumes
 
     cfg = settings()
     if media.safe_path(cfg.archive_root or "", media.video_rel(video_id)) is None:
@@ -164,7 +165,7 @@ def evidence_button(sighting: dict[str, Any], video_id: str, key: str) -> None:
         try:
             with Session(get_engine(cfg.database_url or "")) as session, \
                     tempfile.TemporaryDirectory(prefix="dashcam-evidence-") as tmp:
-                return evidence.evidence_zip(session, cfg, sid, Path(tmp))[1]
+                return evidence.evidence_zip(session, Volumes(cfg.raw_root, cfg.work_root, cfg.archive_root), sid, Path(tmp))[1]
         except (evidence.EvidenceError, SQLAlchemyError, OSError) as exc:
             # The download still says what happened (this runs after the page was drawn).
             buf = io.BytesIO()

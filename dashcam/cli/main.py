@@ -196,6 +196,7 @@ def export_cmd(
 ) -> None:
     """Evidence of a sighting: a clip around it from the archival copy, the best crop, the
     trip's GPX and a report (text, other reads, confidence, camera and UTC times, positions)."""
+    from flows.config import volumes
     from models.db import DatabaseError, check_current, session_scope
     from tasks.evidence import EvidenceError, export, find_sightings
 
@@ -215,7 +216,7 @@ def export_cmd(
             raise typer.Exit(1)
         for sid in ids:
             try:
-                ev = export(session, settings, sid, out, before, after)
+                ev = export(session, volumes(settings), sid, out, before, after)
             except EvidenceError as exc:
                 typer.echo(f"error: sighting {sid}: {exc}", err=True)
                 failed += 1
@@ -497,16 +498,17 @@ def read_plates(
 ) -> None:
     """Detect and read the plates in still images: one JSON line per image."""
     from dashcam.cli.read_plates import read_plates_cli
+    from flows.config import heavy_config
     from tasks.heavy import models_for, vehicles_for
 
     settings = get_settings()
     # The pipeline's own models and thresholds, so a photo reads as heavy would read it.
-    detector, reader = models_for(settings)
+    detector, reader = models_for(heavy_config(settings))
     code = read_plates_cli(
         images,
         detector=detector,
         reader=reader,
-        vehicles=vehicles_for(settings),
+        vehicles=vehicles_for(heavy_config(settings)),
         sure_confidence=settings.plate_min_confidence,
     )
     raise typer.Exit(code)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import select
 
 from dashcam.settings import Settings
+from flows.config import archive_config, finalize_config, heavy_config, ingest_config
 from models.db import session_scope, upgrade
 from models.tables import Stage, Video
 from tasks import watchlist
@@ -79,24 +80,24 @@ def process_clip(settings: Settings, rel: str) -> Outcome:
     with session_scope(url) as session:
         found = session.exec(select(Video).where(Video.path == rel)).first()
         size = settings.resolve("raw", rel).stat().st_size
-        video = refresh_if_replaced(session, found, size) or record_video(settings, session, rel)
+        video = refresh_if_replaced(session, found, size) or record_video(ingest_config(settings), session, rel)
         vid, stage = video.video_id, video.stage
     if stage == Stage.ingested:
-        run_heavy(settings, vid, rel)
+        run_heavy(heavy_config(settings), vid, rel)
         stage = Stage.processed
     if stage == Stage.processed:
-        manifest, det = load_bundle(settings, vid)
+        manifest, det = load_bundle(finalize_config(settings), vid)
         with session_scope(url) as session:
             mark_processed(session, vid)
-            stage = apply_bundle(session, vid, manifest, det, settings).stage
+            stage = apply_bundle(session, vid, manifest, det, finalize_config(settings)).stage
         if stage == Stage.finalized:  # committed: now its watchlist hits
             # No Prefect run here, so no event: the configured services only.
-            send_watchlist_alerts(settings, vid, watchlist.matcher, lambda event, resource, payload: None)
+            send_watchlist_alerts(finalize_config(settings), vid, watchlist.matcher, lambda event, resource, payload: None)
     if stage == Stage.finalized:
-        run_archive(settings, vid)
+        run_archive(archive_config(settings), vid)
         with session_scope(url) as session:
             set_archived(session, vid)
-        run_cleanup(settings, vid, rel)
+        run_cleanup(archive_config(settings), vid, rel)
     with session_scope(url) as session:
         v = session.get(Video, vid)
         assert v is not None
@@ -118,8 +119,9 @@ def process_paths(settings: Settings, paths: Iterable[Path]) -> list[Outcome]:
 def sync_once(settings: Settings, address: str, raw: Path) -> SyncResult:
     """One Wi-Fi sync from the camera at ADDRESS into RAW, in this process (`dashcam sync`):
     the sync flow's own config and archived-check, without a Prefect run."""
-    from flows.sync import sync_config
+    from flows.config import archive_config, sync_config
     from tasks.archive import is_archived
     from tasks.sync import sync as sync_camera
 
-    return sync_camera(sync_config(settings, address), raw, lambda rel: is_archived(settings, rel))
+    archive = archive_config(settings)
+    return sync_camera(sync_config(settings, address), raw, lambda rel: is_archived(archive, rel))
