@@ -7,16 +7,20 @@ The CLI, the in-process pipeline, the benches, the dashboard and tests use these
 from __future__ import annotations
 
 from dataclasses import fields
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dashcam.settings import Settings
-from tasks.archive import ArchiveConfig
-from tasks.finalize import FinalizeConfig
-from tasks.gating import GateConfig
-from tasks.heavy import HeavyConfig
-from tasks.ingest import IngestConfig
-from tasks.sync import SyncConfig
 from tasks.volumes import Volumes
+
+# Each builder imports its stage's module itself: a NAS imports this module for sync and archive
+# and has no OpenCV or ONNX runtime, which tasks.gating and tasks.heavy need (tests/test_installs).
+if TYPE_CHECKING:
+    from tasks.archive import ArchiveConfig
+    from tasks.finalize import FinalizeConfig
+    from tasks.gating import GateConfig
+    from tasks.heavy import HeavyConfig
+    from tasks.ingest import IngestConfig
+    from tasks.sync import SyncConfig
 
 C = TypeVar("C", bound=Volumes)
 
@@ -32,10 +36,14 @@ def volumes(settings: Settings) -> Volumes:
 
 
 def ingest_config(settings: Settings) -> IngestConfig:
+    from tasks.ingest import IngestConfig
+
     return _pick(settings, IngestConfig, video_extensions=tuple(settings.video_extensions))
 
 
 def gate_config(settings: Settings) -> GateConfig:
+    from tasks.gating import GateConfig
+
     return GateConfig(
         static_area_pct=settings.gate_static_area_pct,
         static_refresh_s=settings.gate_static_refresh_s,
@@ -47,6 +55,8 @@ def gate_config(settings: Settings) -> GateConfig:
 
 
 def heavy_config(settings: Settings) -> HeavyConfig:
+    from tasks.heavy import HeavyConfig
+
     return _pick(
         settings,
         HeavyConfig,
@@ -57,14 +67,20 @@ def heavy_config(settings: Settings) -> HeavyConfig:
 
 
 def finalize_config(settings: Settings) -> FinalizeConfig:
+    from tasks.finalize import FinalizeConfig
+
     return _pick(settings, FinalizeConfig, alert_urls=tuple(settings.alert_url_list()))
 
 
 def archive_config(settings: Settings) -> ArchiveConfig:
+    from tasks.archive import ArchiveConfig
+
     return _pick(settings, ArchiveConfig)
 
 
 def sync_config(settings: Settings, address: str) -> SyncConfig:
+    from tasks.sync import SyncConfig
+
     return SyncConfig(
         address=address,
         priority=settings.sync_priority,

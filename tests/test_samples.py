@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from dashcam import samples
+from dashcam.ops import samples
 from dashcam.ops.status import format_plates, plates_report
 from tasks.gps import Track, read_track
 from tasks.gps.clean import haversine_m
