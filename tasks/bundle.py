@@ -7,7 +7,6 @@ bundle without a manifest is incomplete by definition and a reader never sees ha
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tasks.fsio import fsync_dir
 from tasks.media import sha256_file
 
 MANIFEST = "manifest.json"
@@ -27,15 +27,6 @@ SCRATCH = ".tmp"  # per-volume scratch area, same filesystem as the bundles so r
 
 class BundleError(RuntimeError):
     """A bundle is missing, incomplete or does not match its manifest."""
-
-
-def fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):  # not every filesystem (e.g. SMB) lets us open a dir
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def write_atomic(path: Path, data: bytes) -> None:

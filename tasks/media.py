@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tasks.fsio import fsync_dir, fsync_file
+
 __all__ = [
     "FFmpegUnavailableError",
     "MediaError",
@@ -474,11 +476,7 @@ def transcode_lowres(src: Path, dst: Path, height: int = 720, crf: int = 28,
                         f"{proc.returncode})", "check the source file and free disk space",
                         code="ffmpeg_failed", detail=_summarise(stderr, src) or "no error output")
         try:
-            fd = os.open(tmp, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            fsync_file(tmp)
         except OSError as exc:
             raise _fail(dst, f"the transcoded file could not be flushed to disk "
                         f"({exc.strerror or exc})", "check the disk", code="ffmpeg_failed") from None
@@ -491,22 +489,8 @@ def transcode_lowres(src: Path, dst: Path, height: int = 720, crf: int = 28,
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(dst.parent)
+    fsync_dir(dst.parent)
     return result
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename durable; some filesystems (SMB, Windows) cannot fsync a folder."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 _SHOWINFO = re.compile(r"\bn:\s*(\d+)\s+pts:\s*(-?\d+|NOPTS)\s+pts_time:\s*(\S+)")

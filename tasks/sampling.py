@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tasks.fsio import fsync_dir, fsync_file
 from tasks.media import (
     _SHOWINFO,
     MediaError,
@@ -34,7 +35,6 @@ from tasks.media import (
     _check_complete,
     _explain,
     _fail,
-    _fsync_dir,
     _num,
     _summarise,
     _tool,
@@ -258,11 +258,7 @@ class FramesAndArchive:
 
     def _seal(self, tmp: Path) -> VideoInfo:
         try:
-            fd = os.open(tmp, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            fsync_file(tmp)
         except OSError as exc:
             raise _fail(self.dst, f"the transcoded file could not be flushed to disk "
                         f"({exc.strerror or exc})", "check the disk", code="ffmpeg_failed") from None  # fmt: skip
@@ -272,5 +268,5 @@ class FramesAndArchive:
             raise _fail(self.src, "the transcoded copy failed verification",
                         "check the source file", code="ffmpeg_failed", detail=str(exc)) from None  # fmt: skip
         os.replace(tmp, self.dst)
-        _fsync_dir(self.dst.parent)
+        fsync_dir(self.dst.parent)
         return result

@@ -44,6 +44,7 @@ from pathlib import Path, PureWindowsPath
 from typing import Literal
 from urllib.parse import quote
 
+from tasks.fsio import fsync_dir
 from tasks.naming import parse_clip_name
 
 try:  # the NAS is Linux; elsewhere we run without the cross-process lock
@@ -461,17 +462,6 @@ def _part_path(dest: Path) -> Path:
     return dest.with_name(f".{dest.name}{PART_SUFFIX}")
 
 
-def _fsync_dir(path: Path) -> None:
-    # Same as tasks.bundle.fsync_dir; not imported because tasks.bundle pulls numpy (via
-    # tasks.media) into a process that runs every minute on the NAS.
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def disk_usage(path: Path) -> tuple[int, int]:
     """(used, total) bytes of the filesystem holding `path` (tests replace this)."""
     du = shutil.disk_usage(path)
@@ -784,7 +774,7 @@ class _Run:
                     ts = f.time.timestamp()
                     os.utime(part, (ts, ts))
             os.replace(part, dest)
-            _fsync_dir(dest.parent)
+            fsync_dir(dest.parent)
             ledger.add(f, rel, size)
             self.downloaded.append(rel)
             secs = time.monotonic() - t0

@@ -1,0 +1,31 @@
+"""Durable writes: the one place that fsyncs files and folders.
+
+A leaf module (standard library only), so the NAS's sync, which runs every minute, imports it
+without pulling numpy or OpenCV.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename or a new entry in `path` durable. Some filesystems (SMB, Windows) cannot
+    open or fsync a folder; there the rename is as durable as the filesystem makes it."""
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def fsync_file(path: Path) -> None:
+    """Flush a closed file's data to disk (raises OSError where the disk refuses)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
