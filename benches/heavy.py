@@ -26,7 +26,7 @@ def heavy_floor(settings: Settings, video: Path, info: VideoInfo) -> tuple[float
     Whatever heavy spends beyond this is detection, OCR and waiting on each other."""
     import subprocess
 
-    from tasks.sampling import FramesAndArchive
+    from tasks.media import FramesAndArchive
 
     with tempfile.TemporaryDirectory(prefix="dashcam-bench-floor-") as tmp:
         archive = Path(tmp) / "low.mp4"

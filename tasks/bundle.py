@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tasks.fsio import fsync_dir
-from tasks.media import sha256_file
+from tasks.fsio import fsync_dir, sha256_file
 
 MANIFEST = "manifest.json"
 BUNDLE_FORMAT = 1

@@ -1,4 +1,4 @@
-"""Durable writes: the one place that fsyncs files and folders.
+"""Durable writes and file digests: the one place that fsyncs files and folders.
 
 A leaf module (standard library only), so the NAS's sync, which runs every minute, imports it
 without pulling numpy or OpenCV.
@@ -7,6 +7,7 @@ without pulling numpy or OpenCV.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 from pathlib import Path
 
@@ -29,3 +30,9 @@ def fsync_file(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, streamed (constant memory for multi-GB clips)."""
+    with Path(path).open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()

@@ -32,7 +32,7 @@ from tasks.grouping import (
     split_by_reads,
     vote,
 )
-from tasks.media import MediaError, VideoInfo, iter_frames, probe
+from tasks.media import FramesAndArchive, MediaError, VideoInfo, iter_frames, probe
 from tasks.naming import parse_clip_name
 from tasks.plate_formats import DEFAULT_FORMATS, PlateFormat, formats_for, repair_detail
 from tasks.plates import (
@@ -45,7 +45,6 @@ from tasks.plates import (
     default_reader,
 )
 from tasks.regions import formats_at, region_at
-from tasks.sampling import FramesAndArchive
 from tasks.tracking import Look, PlateTracker, likeness, look
 from tasks.tracking import Track as PlateTrack
 from tasks.vehicles import OnnxVehicleDetector, VehicleDetector, vehicle_for

@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tasks import media
 from tasks.media import (
     FFmpegUnavailableError,
     MediaError,
@@ -258,7 +257,7 @@ def test_probe_times_out_as_media_error(clips: dict[str, Path]) -> None:
 
 def test_missing_ffmpeg_is_not_a_media_error(clips: dict[str, Path],
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(media.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(FFmpegUnavailableError, match="infra/setup.sh"):
         probe(clips["small"])
 

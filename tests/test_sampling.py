@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.media import MediaError, iter_frames, probe
-from tasks.sampling import FramesAndArchive
+from tasks.media import FramesAndArchive, MediaError, iter_frames, probe
 from tasks.synthetic import render_plate_clip
 
 

@@ -19,8 +19,8 @@ from flows.config import ingest_config
 from models.db import session_scope, upgrade
 from models.tables import Stage
 from tasks.ingest import record_video
-from tasks.media import MediaError, _check_complete, iter_frames, probe
-from tasks.sampling import FramesAndArchive
+from tasks.media import FramesAndArchive, MediaError, iter_frames, probe
+from tasks.media.probe import check_complete
 from tests.conftest import shared
 
 PARKPOW = "videos/real_plates/parkpow_cars.mp4"
@@ -92,9 +92,9 @@ def test_frames_stopping_before_the_indexed_video_end_are_truncated(late_vfr: Pa
     """Without ffmpeg's "partial file" (data lost where the demuxer cannot tell, e.g. a
     container it reads to EOF), the frame times against the indexed end are the evidence."""
     info = probe(late_vfr)
-    _check_complete(late_vfr, info, 0.5, 12, 5.5, "")  # the whole clip's last sampled frame
+    check_complete(late_vfr, info, 0.5, 12, 5.5, "")  # the whole clip's last sampled frame
     with pytest.raises(MediaError, match="ends at about 4.0 s .* up to 6.0 s") as err:
-        _check_complete(late_vfr, info, 0.5, 8, 3.5, "")
+        check_complete(late_vfr, info, 0.5, 8, 3.5, "")
     assert err.value.code == "truncated" and "re-copy it" in str(err.value)
 
 
