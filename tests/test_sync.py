@@ -26,7 +26,6 @@ from harness.fake_camera import (
     silent_host,
     viofo_name,
 )
-from tasks import sync as sync_mod
 from tasks.sync import (
     CameraError,
     SyncConfig,
@@ -36,6 +35,7 @@ from tasks.sync import (
     parse_file_list,
     parse_period,
     parse_size,
+    retention,
     sync,
 )
 
@@ -522,7 +522,7 @@ def test_disk_limit_stops_downloading(
     def usage(_: Path) -> tuple[int, int]:
         return base + sum(p.stat().st_size for p in visible(raw).values()), total
 
-    monkeypatch.setattr(sync_mod, "disk_usage", usage)
+    monkeypatch.setattr(retention, "disk_usage", usage)  # where over_limit looks it up
     kw: dict[str, object] = (
         {"max_disk_percent": 90.0} if limit == "percent" else {"max_disk_bytes": cap}
     )
