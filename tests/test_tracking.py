@@ -300,7 +300,7 @@ def test_real_frames_two_plates_two_tracks(name: str) -> None:
 def test_each_track_is_read_with_the_formats_of_where_the_car_was(tmp_path: Path) -> None:
     """GPS picks the region; `DASHCAM_PLATE_REGIONS` other than "all" overrides it."""
     from tasks.gps import Aligned
-    from tasks.heavy import TrackReading, _clip_formats, _formats_lookup
+    from tasks.heavy import TrackReading, clip_formats, formats_lookup
     from tasks.plate_formats import FORMATS_BY_REGION, formats_for
     from tasks.plates import PlateText
 
@@ -319,16 +319,16 @@ def test_each_track_is_read_with_the_formats_of_where_the_car_was(tmp_path: Path
             return PlateText("5ABC123", 0.9, None)
 
     settings = Settings(data_dir=tmp_path)
-    at = _formats_lookup(heavy_config(settings), gps_at)
+    at = formats_lookup(heavy_config(settings), gps_at)
     assert at is not None
     assert at(1.0) == FORMATS_BY_REGION["us-ca"] and at(12.0) == FORMATS_BY_REGION["ca"]
     assert at(25.0) is None  # no fix: the reader's own formats
-    assert _formats_lookup(heavy_config(settings.model_copy(update={"plate_regions": "eu"})), gps_at) is None
+    assert formats_lookup(heavy_config(settings.model_copy(update={"plate_regions": "eu"})), gps_at) is None
     # The formats a short read must fit come from the region, else from a named setting.
-    assert _clip_formats(heavy_config(settings), at, [_obs(1.0, box(0, 0))]) == FORMATS_BY_REGION["us-ca"]
-    assert _clip_formats(heavy_config(settings), None, []) is None
+    assert clip_formats(heavy_config(settings), at, [_obs(1.0, box(0, 0))]) == FORMATS_BY_REGION["us-ca"]
+    assert clip_formats(heavy_config(settings), None, []) is None
     eu = settings.model_copy(update={"plate_regions": "eu"})
-    assert _clip_formats(heavy_config(eu), None, []) == formats_for("eu")
+    assert clip_formats(heavy_config(eu), None, []) == formats_for("eu")
 
     reader = Recorder()
     reading = TrackReading(reader, 1, heavy_config(settings), at)  # type: ignore[arg-type]
@@ -365,10 +365,10 @@ def test_a_track_whose_reads_change_text_splits_where_they_change() -> None:
 def test_a_long_track_keeps_a_bounded_spread_of_crops() -> None:
     """A car ahead for 200 s: at most 8 candidates (each holds a frame), still spread over
     the whole track, the best of each stretch."""
-    from tasks.heavy import _SPREAD_KEEP, _Candidate, _Spread
+    from tasks.heavy.track_reading import SPREAD_KEEP, Candidate, Spread
 
-    spread = _Spread()
+    spread = Spread()
     for k in range(400):
-        spread.offer(_Candidate(k, np.zeros(1), np.zeros(1), (k * 37 % 11) / 10, k * 0.5))
+        spread.offer(Candidate(k, np.zeros(1), np.zeros(1), (k * 37 % 11) / 10, k * 0.5))
     times = sorted(c.frame_s for c in spread.bins.values())
-    assert 2 <= len(times) <= _SPREAD_KEEP and times[0] < 50 and times[-1] > 150
+    assert 2 <= len(times) <= SPREAD_KEEP and times[0] < 50 and times[-1] > 150
