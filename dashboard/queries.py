@@ -24,6 +24,8 @@ from dashboard.fuzzy import (
 )
 from models.tables import Frame, GpsPoint, Plate, Sighting, Stage, Trip, Video
 from tasks.plate_text import canon, canon_sql, closeness, normalize
+from tasks.trip_gps import trip_gpx as gps_of_trip
+from tasks.trip_gps import trip_tracks
 
 Row = dict[str, Any]
 
@@ -304,24 +306,18 @@ def map_sightings(
     return _rows(session, stmt)
 
 
-def _thin(points: list[Row], max_points: int) -> list[Row]:
+def _thin(points: list[Any], max_points: int) -> list[Any]:
     if len(points) <= max_points:
         return points
     step = len(points) / max_points
     return [points[int(i * step)] for i in range(max_points)]
 
 
-def trip_route(session: Session, trip_id: str, max_points: int = config.MAX_ROUTE_POINTS) -> list[Row]:
-    """A trip's GPS track over its videos in time order, thinned to `max_points`."""
-    stmt = (
-        select(GpsPoint.video_id, GpsPoint.offset_s, GpsPoint.time_utc, GpsPoint.lat, GpsPoint.lon,
-               GpsPoint.speed_mps)
-        .join(Video, Video.video_id == GpsPoint.video_id)
-        .where(Video.trip_id == trip_id)
-        .order_by(Video.recorded_at, GpsPoint.video_id, GpsPoint.offset_s)
-        .limit(max_points * 20)
-    )
-    return _thin(_rows(session, stmt), max_points)
+def trip_route(session: Session, trip_id: str, max_points: int = config.MAX_ROUTE_POINTS) -> list[list[float]]:
+    """A trip's route for the map, [lon, lat] per point, thinned to `max_points` over the trip;
+    the same points as its GPX and `dashcam gps --trip` (`tasks.trip_gps`)."""
+    points = [[f.lon, f.lat] for track in trip_tracks(session, trip_id) for f in track.valid_fixes]
+    return _thin(points, max_points)
 
 
 def trips_in_range(session: Session, date_from: date | None, date_to: date | None, limit: int = 50) -> list[str]:
@@ -334,10 +330,8 @@ def trips_in_range(session: Session, date_from: date | None, date_to: date | Non
 
 
 def trip_gpx(session: Session, trip_id: str) -> str | None:
-    """The trip's full route as GPX 1.1 (None when it has no GPS); the evidence export's too."""
-    from tasks.evidence import trip_gpx as gpx
-
-    return gpx(session, trip_id)
+    """The trip's route as GPX 1.1 (None when it has no GPS); the evidence export's too."""
+    return gps_of_trip(session, trip_id)
 
 
 # --------------------------------------------------------------------------- search

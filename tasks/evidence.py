@@ -32,8 +32,8 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from models.tables import GpsPoint, Plate, Sighting, Trip, Video
-from tasks.gps import Fix, Track, to_gpx
 from tasks.gps.export import iso_utc
+from tasks.trip_gps import trip_gpx
 from tasks.volumes import Volumes
 
 BEFORE_S = 5.0
@@ -91,24 +91,6 @@ def best_sighting(session: Session, plate_id: str) -> int | None:
         .limit(1)
     ).first()
     return row
-
-
-# --------------------------------------------------------------------------- the trip's GPX
-
-
-def trip_gpx(session: Session, trip_id: str) -> str | None:
-    """The trip's full route as GPX 1.1 (None when it has no GPS)."""
-    stmt = (
-        select(GpsPoint.time_utc, GpsPoint.lat, GpsPoint.lon, GpsPoint.speed_mps, GpsPoint.bearing_deg)
-        .join(Video, col(Video.video_id) == col(GpsPoint.video_id))
-        .where(Video.trip_id == trip_id)
-        .order_by(col(Video.recorded_at), col(GpsPoint.video_id), col(GpsPoint.offset_s))
-    )
-    fixes = [Fix(time=t, lat=lat, lon=lon, speed_mps=v, bearing_deg=b)
-             for t, lat, lon, v, b in session.exec(stmt)]
-    if not fixes:
-        return None
-    return to_gpx(Track(fixes=fixes, source="dashcam"), name=f"trip {trip_id}")
 
 
 # --------------------------------------------------------------------------- the clip

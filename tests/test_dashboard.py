@@ -162,6 +162,22 @@ def test_trip_gpx(session: Session, seeded: dict[str, Any]) -> None:
     assert gpx and "<trkpt" in gpx
 
 
+def test_a_trip_reads_the_same_on_the_map_in_its_gpx_and_the_cli(session: Session, seeded: dict[str, Any]) -> None:
+    import gpxpy
+
+    from tasks.trip_gps import trip_tracks
+
+    trip = seeded["trips"][0]
+    tracks = trip_tracks(session, trip)
+    points = [[f.lon, f.lat] for t in tracks for f in t.valid_fixes]
+    assert len(points) > 10
+    assert queries.trip_route(session, trip, max_points=10**6) == points
+    assert len(queries.trip_route(session, trip, max_points=10)) == 10
+    gpx = gpxpy.parse(queries.trip_gpx(session, trip))
+    assert len(gpx.tracks) == len(tracks)  # a <trk> per video: no line drawn between two clips
+    assert [[p.longitude, p.latitude] for t in gpx.tracks for s in t.segments for p in s.points] == points
+
+
 def test_watchlist_add_relabel_remove_and_near_match(session: Session) -> None:
     e = add_entry(session, "ab-123 cd", "neighbour")
     assert e.text == "AB123CD"

@@ -45,9 +45,8 @@ with db() as s:
     if show_routes:
         route_trips = [trip] if trip else queries.trips_in_range(s, d_from, d_to, limit=10)
         for t in route_trips:
-            pts = queries.trip_route(s, t, max_points=500)
-            if pts:
-                routes.append([[p["lon"], p["lat"]] for p in pts])
+            if pts := queries.trip_route(s, t, max_points=500):
+                routes.append(pts)
     st.caption(
         f"{len(rows)} located sighting(s)"
         + (f" (the newest {config.MAX_MAP_POINTS:,}; narrow the dates for more)" if len(rows) >= config.MAX_MAP_POINTS else "")

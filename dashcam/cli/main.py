@@ -296,9 +296,11 @@ def gps(
         typer.echo(f"error: --format must be csv, gpx or json, not {fmt!r}", err=True)
         raise typer.Exit(2)
     if trip:
-        from dashcam.tracks import trip_tracks
+        from models.db import session_scope
+        from tasks.trip_gps import trip_tracks
 
-        tracks = trip_tracks(get_settings().database_url, trip)
+        with session_scope(get_settings().database_url) as session:
+            tracks = trip_tracks(session, trip)
         if not tracks:
             typer.echo(f"error: trip {trip!r} has no GPS points in the app DB", err=True)
             raise typer.Exit(1)
