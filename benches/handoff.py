@@ -9,8 +9,9 @@ from pathlib import Path
 
 from dashcam.ops.stack import all_flow_runs
 from dashcam.settings import Settings
+from flows.lifecycle import VIDEO_CHAIN
 
-CHAIN = ["heavy", "finalize", "archive", "confirm-archived", "cleanup"]
+CHAIN = list(VIDEO_CHAIN)  # one video's flows, in order (flows/lifecycle.py)
 
 
 def percentile(values: list[float], q: float) -> float:

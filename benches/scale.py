@@ -241,7 +241,7 @@ def run_round(
         pickup,
         handoff,
         inside,
-        sum(1 for v in videos.values() if v.stage == "failed"),
+        sum(1 for v in videos.values() if v.state == "failed"),
         busy,
         span,
     )

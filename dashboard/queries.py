@@ -22,7 +22,7 @@ from dashboard.fuzzy import (
     wildcard_glob,
     wildcard_match,
 )
-from models.tables import Frame, GpsPoint, Plate, Sighting, Stage, Trip, Video
+from models.tables import Frame, GpsPoint, Plate, Sighting, State, Trip, Video
 from tasks.plate_text import canon, canon_sql, closeness, normalize
 from tasks.trip_gps import trip_gpx as gps_of_trip
 from tasks.trip_gps import trip_tracks
@@ -54,17 +54,17 @@ def _naive(dt: datetime | None) -> datetime | None:
 # --------------------------------------------------------------------------- home / health
 
 
-def stage_counts(session: Session) -> dict[str, int]:
-    rows = session.execute(select(Video.stage, func.count()).group_by(Video.stage)).all()
-    counts = {s.value: 0 for s in Stage}
-    counts.update({str(stage): int(n) for stage, n in rows})
+def state_counts(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Video.state, func.count()).group_by(Video.state)).all()
+    counts = {s.value: 0 for s in State}
+    counts.update({str(state): int(n) for state, n in rows})
     return counts
 
 
 def failures(session: Session, limit: int = 50) -> list[Row]:
     stmt = (
         select(Video.video_id, Video.path, Video.error, Video.attempts, Video.updated_at)
-        .where(Video.stage == Stage.failed)
+        .where(Video.state == State.failed)
         .order_by(Video.updated_at.desc())
         .limit(limit)
     )
@@ -119,14 +119,14 @@ def list_videos(
     date_from: date | None = None,
     date_to: date | None = None,
     trip_id: str | None = None,
-    stage: str | None = None,
+    state: str | None = None,
     limit: int = config.PAGE_SIZE,
     offset: int = 0,
 ) -> list[Row]:
     """Videos by camera-clock date (indexed), newest first."""
     stmt = select(
         Video.video_id, Video.trip_id, Video.recorded_at, Video.started_at_utc, Video.duration_s,
-        Video.plate_count, Video.sighting_count, Video.has_gps, Video.stage, Video.error,
+        Video.plate_count, Video.sighting_count, Video.has_gps, Video.state, Video.error,
     )
     if date_from:
         stmt = stmt.where(Video.recorded_at >= _naive(day_start(date_from)))
@@ -134,8 +134,8 @@ def list_videos(
         stmt = stmt.where(Video.recorded_at < _naive(day_end(date_to)))
     if trip_id:
         stmt = stmt.where(Video.trip_id == trip_id)
-    if stage:
-        stmt = stmt.where(Video.stage == stage)
+    if state:
+        stmt = stmt.where(Video.state == state)
     stmt = stmt.order_by(Video.recorded_at.desc(), Video.video_id).limit(limit).offset(offset)
     return _rows(session, stmt)
 

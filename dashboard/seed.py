@@ -15,7 +15,7 @@ from sqlalchemy import insert
 from sqlmodel import Session
 
 from models.db import get_engine, upgrade
-from models.tables import Frame, GpsPoint, Plate, Sighting, Stage, Trip, Video
+from models.tables import Frame, GpsPoint, Plate, Sighting, State, Trip, Video
 
 # Known texts the tests look for: a regular, one with confusable letters, one watch target.
 DEMO_PLATES = ["AB123CD", "KX5O1ZG", "WL900AA", "HG22BEE", "MN456OP", "TT707TT"]
@@ -85,14 +85,14 @@ def seed_demo(
                 utc = rec.replace(tzinfo=UTC) - timedelta(hours=2)
                 failed = n_video == 2
                 no_gps = n_video == 3
-                stage = Stage.failed if failed else Stage.archived
+                state = State.failed if failed else State.archived
                 video = Video(
                     video_id=vid, path=f"trip{t}/{vid}.MP4", trip_id=trip_id, camera="viofo",
                     recorded_at=rec, size_bytes=1_000_000, duration_s=60.0, fps=30, width=1920,
                     height=1080, codec="h264", has_gps=not no_gps and not failed,
                     gps_source=None if no_gps or failed else "novatek",
                     gps_note="no GPS track in the file" if no_gps else None,
-                    started_at_utc=utc, stage=stage,
+                    started_at_utc=utc, state=state,
                     error="heavy: container truncated (moov atom missing)" if failed else None,
                     ingested_at=now - timedelta(hours=3), processed_at=None if failed else now - timedelta(hours=2),
                     finalized_at=None if failed else now - timedelta(hours=1, minutes=30),
@@ -212,7 +212,7 @@ def generate_large(
             video_rows.append({
                 "video_id": f"V{v:07d}", "path": f"t/{v}.MP4", "trip_id": f"T{v // per_trip:06d}",
                 "camera": "viofo", "kind": "normal", "recorded_at": rec, "size_bytes": 1, "duration_s": 60.0,
-                "has_gps": True, "started_at_utc": rec.replace(tzinfo=UTC), "stage": "archived",
+                "has_gps": True, "started_at_utc": rec.replace(tzinfo=UTC), "state": "archived",
                 "attempts": 1, "ingested_at": now, "updated_at": now,
                 "plate_count": plates // videos, "sighting_count": sightings // videos,
             })

@@ -162,7 +162,7 @@ def heavy_markdown(video_id: str, raw_path: str, manifest: dict, det: dict | Non
 
 
 def finalize_markdown(result: FinalizeResult) -> str:
-    out = [f"# finalize: {result.video_id}", "", f"Stage: **{result.stage}**"]
+    out = [f"# finalize: {result.video_id}", "", f"State: **{result.state}**"]
     if result.error:
         out += ["", f"Failed: {result.error}"]
     if result.rows:
@@ -193,10 +193,10 @@ def finalize_markdown(result: FinalizeResult) -> str:
 
 def finalize_description(result: FinalizeResult) -> str:
     if result.error:
-        return f"finalize {result.video_id}: {result.stage}: {result.error}"
+        return f"finalize {result.video_id}: {result.state}: {result.error}"
     rows = ", ".join(f"{n} {table} rows" for table, n in result.rows.items())
     plates = ", ".join(result.plates) or "no plates"
-    return f"finalize {result.video_id}: {result.stage}, {plates}; {rows}"
+    return f"finalize {result.video_id}: {result.state}, {plates}; {rows}"
 
 
 def publish(stage: str, video_id: str, markdown: str, description: str) -> None:

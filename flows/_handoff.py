@@ -12,18 +12,11 @@ from typing import Any
 
 from prefect.deployments import run_deployment
 
-from models.tables import Stage, Video
+from flows.lifecycle import DEPLOYMENT, NEEDED_IN, STEP, VIDEO_FLOWS, resume_flow
+from models.tables import State, Video
 
-DEPLOYMENT = "dashcam"  # every stage flow is deployed under this name in prefect.yaml
-
-# Stage flows that work on one video, and the pool (device) each runs on.
-VIDEO_FLOWS = {
-    "heavy": "workhorse",
-    "finalize": "main-server",
-    "archive": "shed-nas",
-    "confirm-archived": "main-server",
-    "cleanup": "indoor-nas",
-}
+# The table itself is flows/lifecycle.py; these names are what the flows and reconcile use.
+__all__ = ["DEPLOYMENT", "NEEDED_IN", "VIDEO_FLOWS", "after_failure", "handoff", "next_handoff", "publish"]
 
 
 def publish(
@@ -44,35 +37,24 @@ def publish(
     )
 
 
-def heavy_handoff(video_id: str, raw_path: str) -> tuple[str, dict[str, Any], str]:
-    return "heavy", {"video_id": video_id, "raw_path": raw_path}, f"heavy:{video_id}"
+def handoff(flow_name: str, video_id: str, raw_path: str | None = None) -> tuple[str, dict[str, Any], str]:
+    """(flow, parameters, idempotency key) of a per-video flow, for `publish(*handoff(...))`.
+    The key is the flow and the video: the one run of that flow for that video."""
+    step = STEP[flow_name]
+    values = {"video_id": video_id, "raw_path": raw_path}
+    params = {name: values[name] for name in step.params}
+    if any(v is None for v in params.values()):
+        raise ValueError(f"{flow_name} needs {', '.join(step.params)}; got {params}")
+    return flow_name, params, f"{flow_name}:{video_id}"
 
 
 def next_handoff(video: Video) -> tuple[str, dict[str, Any], str] | None:
-    """What must run next for a video in a non-terminal stage: (flow, parameters, key)."""
-    vid = video.video_id
-    if video.stage == Stage.ingested:
-        return heavy_handoff(vid, video.path)
-    if video.stage == Stage.processed:
-        return "finalize", {"video_id": vid}, f"finalize:{vid}"
-    if video.stage == Stage.finalized:
-        return "archive", {"video_id": vid}, f"archive:{vid}"
-    return None
+    """What must run next for a video in a non-terminal state: (flow, parameters, key)."""
+    flow_name = resume_flow(video.state)
+    return None if flow_name is None else handoff(flow_name, video.video_id, video.path)
 
 
-# The stages in which a video still needs a run of each flow. A Crashed or Failed run whose
-# video has moved past them is stale: another run of the same flow already did its work.
-NEEDED_IN = {
-    "heavy": {Stage.ingested},
-    "finalize": {Stage.ingested, Stage.processed},
-    "archive": {Stage.finalized},
-    # Run again even when archived: a crash between set_archived and publishing cleanup.
-    "confirm-archived": {Stage.finalized, Stage.archived},
-    "cleanup": {Stage.archived},
-}
-
-
-def after_failure(flow_name: str, stage: Stage, run_count: int, max_attempts: int) -> str:
+def after_failure(flow_name: str, state: State, run_count: int, max_attempts: int) -> str:
     """What reconcile does with a Crashed/Failed run of a video flow.
 
     - "skip": the video failed already, nothing more to do;
@@ -83,10 +65,10 @@ def after_failure(flow_name: str, stage: Stage, run_count: int, max_attempts: in
       video stays archived (its media and metadata are safe; only NAS housekeeping is left);
     - "fail_video": out of attempts before the video was archived: the video is failed.
     """
-    if stage == Stage.failed:
+    if state == State.failed:
         return "skip"
-    if stage not in NEEDED_IN.get(flow_name, set()):
+    if state not in NEEDED_IN.get(flow_name, set()):
         return "supersede"
     if run_count < max_attempts:
         return "reschedule"
-    return "give_up" if stage == Stage.archived else "fail_video"
+    return "give_up" if state == State.archived else "fail_video"

@@ -3,7 +3,7 @@
 from prefect import flow
 
 from dashcam.settings import get_settings
-from flows._handoff import publish
+from flows._handoff import handoff, publish
 from flows.config import archive_config
 from tasks.archive import run_archive
 
@@ -11,5 +11,5 @@ from tasks.archive import run_archive
 @flow(name="archive", retries=1, retry_delay_seconds=10)
 def archive(video_id: str) -> dict:
     result = run_archive(archive_config(get_settings()), video_id)
-    publish("confirm-archived", {"video_id": video_id}, f"confirm-archived:{video_id}")
+    publish(*handoff("confirm-archived", video_id))
     return {"files": result.files, "bytes": result.bytes}

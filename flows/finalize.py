@@ -4,10 +4,10 @@ from prefect import flow, get_run_logger
 
 from dashcam.settings import get_settings
 from flows import _artifacts
-from flows._handoff import publish
+from flows._handoff import handoff, publish
 from flows.config import finalize_config
 from models.db import check_current, session_scope
-from models.tables import Stage
+from models.tables import State
 from tasks import watchlist
 from tasks.finalize import apply_bundle, load_bundle, mark_processed, send_watchlist_alerts
 from tasks.volumes import fault_pause
@@ -30,9 +30,9 @@ def finalize(video_id: str) -> dict:
         _artifacts.finalize_markdown(result),
         _artifacts.finalize_description(result),
     )
-    if result.stage == Stage.failed:
+    if result.state == State.failed:
         get_run_logger().warning("video %s failed: %s", video_id, result.error)
-        return {"stage": result.stage, "error": result.error}
+        return {"state": result.state, "error": result.error}
     # Before the handoff: a crash after it would leave no finalize run to send them.
     sent = send_watchlist_alerts(config, video_id, watchlist.matcher, _emit)
     if sent.sent or sent.pending or sent.failed:
@@ -40,8 +40,8 @@ def finalize(video_id: str) -> dict:
             "watchlist alerts for %s: %d sent, %d to retry, %d given up",
             video_id, sent.sent, sent.pending, sent.failed,
         )  # fmt: skip
-    publish("archive", {"video_id": video_id}, f"archive:{video_id}")
-    return {"stage": result.stage}
+    publish(*handoff("archive", video_id))
+    return {"state": result.state}
 
 
 def _emit(event: str, resource: dict, payload: dict) -> None:

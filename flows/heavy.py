@@ -11,7 +11,7 @@ from prefect.client.schemas.objects import StateType
 
 from dashcam.settings import get_settings
 from flows import _artifacts
-from flows._handoff import publish
+from flows._handoff import handoff, publish
 from flows.config import heavy_config
 from tasks.heavy import run_heavy
 
@@ -78,7 +78,7 @@ def heavy(video_id: str, raw_path: str) -> dict:
     except LostOwnership as exc:
         stand_down(str(exc))
     # The bundle is complete on `work` (success or a recorded failure): hand over to the main server.
-    publish("finalize", {"video_id": video_id}, f"finalize:{video_id}")
+    publish(*handoff("finalize", video_id))
     heavy_artifact(settings.resolve("work", video_id), video_id, raw_path)
     return {"status": result.status, "plates": result.plates, "sightings": result.sightings}
 

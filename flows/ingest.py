@@ -3,7 +3,7 @@
 from prefect import flow, get_run_logger
 
 from dashcam.settings import get_settings
-from flows._handoff import heavy_handoff, publish
+from flows._handoff import handoff, publish
 from flows.config import ingest_config
 from models.db import check_current
 from tasks.ingest import scan_twice
@@ -19,7 +19,7 @@ def ingest() -> dict:
     ))
     # Published only after the rows are committed; a crash in between is caught by reconcile.
     for new in result.new:
-        publish(*heavy_handoff(new.video_id, new.path))
+        publish(*handoff("heavy", new.video_id, new.path))
     for path, reason in result.failed:
         logger.warning("failed: %s: %s", path, reason)
     logger.info(

@@ -5,7 +5,7 @@
    so nothing downstream is duplicated - until `max_attempts` runs; then the video is failed
    with the reason. A run whose video has moved past its flow is cancelled instead, and an
    archived video is never failed by its housekeeping (`flows._handoff.after_failure`).
-2. Videos sitting in a non-terminal stage are published again with their idempotency key: a
+2. Videos sitting in a non-terminal state are published again with their idempotency key: a
    no-op when their next run exists, the missing handoff when a crash fell between commit and
    publish.
 """
@@ -30,7 +30,7 @@ from sqlmodel import select
 from dashcam.settings import get_settings
 from flows._handoff import DEPLOYMENT, VIDEO_FLOWS, after_failure, next_handoff, publish
 from models.db import check_current, session_scope
-from models.tables import Stage, Video, utcnow
+from models.tables import State, Video, utcnow
 from tasks.finalize import fail_video
 
 
@@ -82,13 +82,13 @@ def reconcile() -> dict:
                 video = session.get(Video, video_id)
                 if video is None:
                     continue
-                action = after_failure(flow_name, video.stage, run.run_count, settings.max_attempts)
+                action = after_failure(flow_name, video.state, run.run_count, settings.max_attempts)
                 message = (run.state.message if run.state else "") or "no message"
                 if action == "skip":
                     continue
                 if action in ("supersede", "give_up"):
                     why = (
-                        f"not needed: {video_id} is already {video.stage}"
+                        f"not needed: {video_id} is already {video.state}"
                         if action == "supersede"
                         else f"given up after {run.run_count} runs ({message})"
                     )
@@ -125,7 +125,7 @@ def reconcile() -> dict:
     with session_scope(settings.database_url) as session:
         stuck = session.exec(
             select(Video).where(
-                Video.stage.in_([Stage.ingested, Stage.processed, Stage.finalized]),  # type: ignore[attr-defined]
+                Video.state.in_([State.ingested, State.processed, State.finalized]),  # type: ignore[attr-defined]
                 Video.updated_at < stale_before,
             )
         ).all()

@@ -1,6 +1,7 @@
 """The app database: finalized metadata, authoritative, on the main server.
 
-Names are the project's names everywhere: `trip_id`, `video_id`, `plate_id`, `stage`.
+Names are the project's names everywhere: `trip_id`, `video_id`, `plate_id`, `state` (a video's place in its
+lifecycle; a "stage" is a flow: heavy, finalize, ...).
 Times are UTC unless a column says `camera` (the dashcam's own clock, usually local time).
 """
 
@@ -22,8 +23,8 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Stage(StrEnum):
-    """Where a video is in the pipeline (design.md §4)."""
+class State(StrEnum):
+    """Where a video is in its lifecycle (`flows/lifecycle.py` says which flow sets which)."""
 
     ingested = "ingested"  # in the DB, heavy published
     processed = "processed"  # heavy's bundle is on `work` and validated
@@ -87,7 +88,7 @@ class Video(SQLModel, table=True):
         default=None, description="camera clock minus UTC, seconds"
     )
     started_at_utc: datetime | None = Field(default=None, index=True)
-    stage: str = Field(default=Stage.ingested, index=True)
+    state: str = Field(default=State.ingested, index=True)
     error: str | None = Field(default=None, sa_column=Column(Text))
     attempts: int = 0
     ingested_at: datetime = Field(default_factory=utcnow)

@@ -243,7 +243,7 @@ def build_report(session: Session, sighting_id: int, clip: dict[str, Any] | None
             "video_id": v.video_id, "camera": v.camera, "channel": v.channel, "file": v.path,
             "recorded_camera_clock": _iso_camera(v.recorded_at), "started_utc": iso_utc(v.started_at_utc),
             "camera_clock_minus_utc_s": v.clock_offset_s, "duration_s": v.duration_s,
-            "gps_source": v.gps_source, "gps_note": v.gps_note, "stage": v.stage,
+            "gps_source": v.gps_source, "gps_note": v.gps_note, "state": v.state,
             "trip_id": v.trip_id,
         },
         "trip": None if trip is None else {
@@ -310,7 +310,7 @@ def export(session: Session, config: Volumes, sighting_id: int, out_dir: Path,
     source = config.resolve("archive", f"{v.video_id}/video_lowres.mp4")
     if not source.is_file():
         raise EvidenceError(
-            f"the archival copy {source} is missing: video {v.video_id} is {v.stage}, not archived "
+            f"the archival copy {source} is missing: video {v.video_id} is {v.state}, not archived "
             "yet (wait for the pipeline), or the archive volume is not mounted here "
             f"(DASHCAM_ARCHIVE_ROOT={config.archive_root})")
     end = s.frame_s + after_s

@@ -17,7 +17,7 @@ from models.tables import (
     GpsPoint,
     Plate,
     Sighting,
-    Stage,
+    State,
     Trip,
     TripEvent,
     Video,
@@ -58,7 +58,7 @@ class TripFigures:
 @dataclass(frozen=True)
 class FinalizeResult:
     video_id: str
-    stage: str
+    state: str
     error: str | None = None
     rows: dict[str, int] = field(default_factory=dict)  # table -> rows written for the video
     plates: tuple[str, ...] = ()  # the texts of the plates stored
@@ -90,8 +90,8 @@ def mark_processed(session: Session, video_id: str) -> Video:
     video = session.get(Video, video_id)
     if video is None:
         raise LookupError(f"video {video_id} is not in the database (was it ingested here?)")
-    if video.stage in (Stage.ingested, Stage.processed):
-        video.stage = Stage.processed
+    if video.state in (State.ingested, State.processed):
+        video.state = State.processed
         video.processed_at = utcnow()
         video.updated_at = utcnow()
         session.add(video)
@@ -113,11 +113,11 @@ def apply_bundle(
     video.heavy_seconds = manifest.get("heavy_seconds")
     video.updated_at = utcnow()
     if det is None:
-        video.stage, video.error = Stage.failed, manifest.get("error") or "heavy processing failed"
+        video.state, video.error = State.failed, manifest.get("error") or "heavy processing failed"
         video.plate_count = video.sighting_count = 0
         session.add(video)
         log.warning("finalize %s: heavy failed, no rows written: %s", video_id, video.error)
-        return FinalizeResult(video_id, Stage.failed, video.error)
+        return FinalizeResult(video_id, State.failed, video.error)
 
     start = video.recorded_at
     gps = det.get("gps") or {}
@@ -195,7 +195,7 @@ def apply_bundle(
         )
     video.plate_count = len(det["plates"])
     video.sighting_count = len(det["sightings"])
-    video.stage, video.error = Stage.finalized, None
+    video.state, video.error = State.finalized, None
     video.finalized_at = utcnow()
     session.add(video)
     rows = {
@@ -215,7 +215,7 @@ def apply_bundle(
         "" if figures is None else f"; trip {figures.trip_id}: {_trip_line(figures)}",
     )  # fmt: skip
     texts = tuple(p["text"] for p in det["plates"])
-    return FinalizeResult(video_id, Stage.finalized, rows=rows, plates=texts, trip=figures)
+    return FinalizeResult(video_id, State.finalized, rows=rows, plates=texts, trip=figures)
 
 
 def trip_figures(session: Session, trip: Trip) -> TripFigures:
@@ -278,17 +278,17 @@ def _utc(value: str | None) -> datetime | None:
 def fail_video(session: Session, video_id: str, reason: str) -> None:
     video = session.get(Video, video_id)
     if video is not None:
-        video.stage, video.error, video.updated_at = Stage.failed, reason, utcnow()
+        video.state, video.error, video.updated_at = State.failed, reason, utcnow()
         session.add(video)
 
 
-def set_archived(session: Session, video_id: str) -> Video:
+def confirm_archived(session: Session, video_id: str) -> Video:
     """The archived confirmation: the Shed NAS verified the media."""
     video = session.get(Video, video_id)
     if video is None:
         raise LookupError(f"video {video_id} is not in the database")
-    if video.stage in (Stage.finalized, Stage.archived):
-        video.stage = Stage.archived
+    if video.state in (State.finalized, State.archived):
+        video.state = State.archived
         video.archived_at = video.archived_at or utcnow()
         video.updated_at = utcnow()
         session.add(video)

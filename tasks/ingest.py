@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from models.db import session_scope
-from models.tables import PER_VIDEO_TABLES, Alert, SeenFile, Stage, Trip, Video, utcnow
+from models.tables import PER_VIDEO_TABLES, Alert, SeenFile, State, Trip, Video, utcnow
 from tasks.media import MediaError, VideoInfo, probe
 from tasks.naming import parse_clip_name
 from tasks.volumes import Volumes
@@ -84,7 +84,7 @@ def scan(config: IngestConfig, session: Session, now: datetime | None = None) ->
     now = now or utcnow()
     result = IngestResult()
     # Only the columns needed: this runs every minute over every video ever recorded.
-    known = {p: (stage, size) for p, stage, size in session.exec(select(Video.path, Video.stage, Video.size_bytes))}
+    known = {p: (state, size) for p, state, size in session.exec(select(Video.path, Video.state, Video.size_bytes))}
     for rel in list_candidates(config):
         src = config.resolve("raw", rel)
         try:
@@ -92,15 +92,15 @@ def scan(config: IngestConfig, session: Session, now: datetime | None = None) ->
         except OSError:
             continue  # vanished between listing and stat: next scan decides
         if rel in known:
-            stage, size = known[rel]
-            if stage != Stage.failed or size == st.st_size:
+            state, size = known[rel]
+            if state != State.failed or size == st.st_size:
                 continue
             refresh_if_replaced(session, session.exec(select(Video).where(Video.path == rel)).one(), st.st_size)
         if not _is_stable(session, rel, st.st_size, st.st_mtime_ns, now, config.stable_seconds):
             result.waiting.append(rel)
             continue
         video = record_video(config, session, rel)
-        if video.stage == Stage.failed:
+        if video.state == State.failed:
             result.failed.append((rel, video.error or ""))
         else:
             result.new.append(NewVideo(video.video_id, rel))
@@ -135,7 +135,7 @@ def refresh_if_replaced(session: Session, video: Video | None, size: int) -> Vid
 
     A failed file that was replaced (re-copied, so its size changed) gets another chance.
     """
-    if video is not None and video.stage == Stage.failed and video.size_bytes != size:
+    if video is not None and video.state == State.failed and video.size_bytes != size:
         forget_video(session, video)
         return None
     return video
@@ -185,7 +185,7 @@ def record_video(config: IngestConfig, session: Session, rel: str) -> Video:
         info = probe(src)
     except MediaError as exc:
         # Name the file as the user sees it in raw, not by this device's mount point.
-        video.stage, video.error = Stage.failed, str(exc).replace(str(src), rel)
+        video.state, video.error = State.failed, str(exc).replace(str(src), rel)
         log.warning("ingest: %s failed: %s", rel, exc)
     else:
         _apply_info(video, info)

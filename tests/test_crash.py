@@ -102,9 +102,9 @@ def assert_archived_once(stack, video_id: str) -> None:
     def archived():
         with session_scope(s.database_url) as session:
             v = session.get(Video, video_id)
-            return v is not None and v.stage in ("archived", "failed") and v
+            return v is not None and v.state in ("archived", "failed") and v
     v = wait_for(archived, 420, f"{video_id} to end", every=2)
-    assert v.stage == "archived", v.error
+    assert v.state == "archived", v.error
 
     def cleaned():  # cleanup is published right after the DB says archived
         runs = runs_by_flow(s)

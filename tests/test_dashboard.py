@@ -354,7 +354,7 @@ def test_map_page_fits_the_sightings_not_a_distant_route(
                 trip_id="20261020-09",
                 recorded_at=datetime(2026, 10, 20, 9),
                 has_gps=True,
-                stage="archived",
+                state="archived",
             )
         )
         s.flush()
@@ -488,7 +488,7 @@ def test_a_bad_address_value_is_ignored_with_a_note(env: dict[str, Any], params:
 
 
 def test_videos_paging_and_filters_in_the_url(env: dict[str, Any]) -> None:
-    at = _app("videos", trip_id=env["trips"][1], stage="archived")
+    at = _app("videos", trip_id=env["trips"][1], state="archived")
     assert at.selectbox(key="videos_trip").value == env["trips"][1]
     t = _text(at)
     assert env["videos"][2] in t and env["videos"][0] not in t

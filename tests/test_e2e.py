@@ -14,6 +14,7 @@ import pytest
 from sqlmodel import select
 
 from dashcam.ops.status import status_report
+from flows.lifecycle import VIDEO_CHAIN
 from models.db import session_scope
 from models.tables import Plate, Sighting, Video
 from tasks.synthetic import render_plate_clip
@@ -31,7 +32,7 @@ from tests.conftest import (
 
 pytestmark = pytest.mark.slow
 
-PER_VIDEO_FLOWS = ("heavy", "finalize", "archive", "confirm-archived", "cleanup")
+PER_VIDEO_FLOWS = VIDEO_CHAIN
 
 
 def videos_under(settings, folder: str) -> dict[str, dict]:
@@ -41,7 +42,7 @@ def videos_under(settings, folder: str) -> dict[str, dict]:
 
 def all_terminal(settings, folder: str, expected: int):
     vs = videos_under(settings, folder)
-    if len(vs) >= expected and all(v["stage"] in ("archived", "failed") for v in vs.values()):
+    if len(vs) >= expected and all(v["state"] in ("archived", "failed") for v in vs.values()):
         return vs
     return None
 
@@ -120,7 +121,7 @@ def test_clips_reach_archived(stack, alert_receiver, tmp_path: Path) -> None:
     synth = wait_for(lambda: all_terminal(s, "trip-synth", 2), 420, "the rendered clips to be archived")
     reals = wait_for(lambda: all_terminal(s, "trip-real", 2), 300, "the real clips to be archived")
     for v in [*synth.values(), *reals.values()]:
-        assert v["stage"] == "archived", v
+        assert v["state"] == "archived", v
 
     archive = s.volume_root("archive")
     with session_scope(s.database_url) as session:
@@ -139,7 +140,7 @@ def test_clips_reach_archived(stack, alert_receiver, tmp_path: Path) -> None:
         for src in real:
             v = session.exec(select(Video).where(Video.path == f"trip-real/{src.name}")).one()
             assert ffprobe_height(archive / v.video_id / "video_lowres.mp4") == min(720, v.height)
-        ids = [v.video_id for v in session.exec(select(Video).where(Video.stage == "archived", Video.path.like("trip-%")))]
+        ids = [v.video_id for v in session.exec(select(Video).where(Video.state == "archived", Video.path.like("trip-%")))]
         watched = session.exec(select(Video).where(Video.path == "trip-synth/2024_0601_083000_00001F.MP4")).one()
     assert_each_stage_ran_once(s, ids)
     assert_the_ui_shows_what_heavy_and_finalize_did(s, watched.video_id, "KA12BCD")
@@ -212,17 +213,17 @@ def test_bad_input_fails_cleanly_and_good_clips_still_pass(stack, tmp_path: Path
     vs = wait_for(lambda: all_terminal(s, "trip-bad", expected), 600, "every file in trip-bad to end")
     by_name = {Path(p).name: v for p, v in vs.items()}
     for name in ("empty.mp4", "sample-invalid.mp4", "half.mp4"):
-        assert by_name[name]["stage"] == "failed", by_name[name]
+        assert by_name[name]["state"] == "failed", by_name[name]
     assert "empty" in by_name["empty.mp4"]["error"].lower()
     for name in ("2024_0601_090000_00010F.MP4", "2024_0601_090100_00011F.MP4"):
-        assert by_name[name]["stage"] == "archived", by_name[name]
+        assert by_name[name]["state"] == "archived", by_name[name]
     for src in seventy:
         v = by_name[src.name]
-        if v["stage"] == "failed":
+        if v["state"] == "failed":
             assert v["error"] and "Traceback" not in v["error"] and len(v["error"]) > 20, v
     # Files that ffprobe cannot even open must be failed, with a reason.
-    assert by_name["NO20191130-123556-000155.MP4"]["stage"] == "failed"
-    assert by_name["EV20191130-121056-000130.MP4"]["stage"] == "failed"
+    assert by_name["NO20191130-123556-000155.MP4"]["state"] == "failed"
+    assert by_name["EV20191130-121056-000130.MP4"]["state"] == "failed"
     assert {p.name: _sha(p) for p in bad.iterdir()} == before, "raw must never be modified"
 
 

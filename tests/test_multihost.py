@@ -244,7 +244,7 @@ def videos(c: Cluster) -> dict[str, dict]:
     url = f"postgresql+psycopg://{c.pg.user}:{c.pg.password}@/dashcam?host={c.pg.root}&port={c.pg.port}"
     with get_engine(url).connect() as conn:
         rows = (
-            conn.execute(text("SELECT video_id, path, stage, error, heavy_device FROM video"))
+            conn.execute(text("SELECT video_id, path, state, error, heavy_device FROM video"))
             .mappings()
             .all()
         )
@@ -253,7 +253,7 @@ def videos(c: Cluster) -> dict[str, dict]:
 
 def terminal(c: Cluster, paths: list[str]) -> dict[str, dict] | None:
     vs = videos(c)
-    if all(p in vs and vs[p]["stage"] in ("archived", "failed") for p in paths):
+    if all(p in vs and vs[p]["state"] in ("archived", "failed") for p in paths):
         return vs
     return None
 
@@ -291,8 +291,8 @@ def test_clips_reach_archived_and_both_workhorses_share_the_work(cluster: Cluste
         "4 clips to reach archived on the multi-host cluster",
         every=3,
     )
-    assert all(vs[p]["stage"] == "archived" for p in paths), {
-        p: (vs[p]["stage"], vs[p]["error"]) for p in paths
+    assert all(vs[p]["state"] == "archived" for p in paths), {
+        p: (vs[p]["state"], vs[p]["error"]) for p in paths
     }
     devices = [vs[p]["heavy_device"] for p in paths]
     assert set(devices) == set(WORKHORSES), f"the work was not shared: {devices}"
@@ -360,7 +360,7 @@ def test_a_workhorse_cut_off_mid_run_loses_nothing(cluster: Cluster) -> None:
         "the cut-off workhorse's clip to be finished by the other",
         every=3,
     )
-    assert vs[path]["stage"] == "archived", vs[path]
+    assert vs[path]["state"] == "archived", vs[path]
     assert vs[path]["heavy_device"] == "workhorse-b"
     heavy = [r for r in c.query(RUNS) if r["flow"] == "heavy" and r["video_id"] == vid]
     assert [r["id"] for r in heavy] == [run["id"]]  # the same run, rescheduled; never a second one

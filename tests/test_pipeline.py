@@ -17,7 +17,7 @@ from dashcam.ops.status import status_report
 from dashcam.settings import Settings
 from flows.config import archive_config, finalize_config, heavy_config, ingest_config
 from models.db import DatabaseError, check_current, session_scope, upgrade
-from models.tables import Frame, Plate, SeenFile, Sighting, Stage, Trip, Video
+from models.tables import Frame, Plate, SeenFile, Sighting, State, Trip, Video
 from tasks import bundle
 from tasks.archive import is_archived, run_archive, run_cleanup
 from tasks.finalize import apply_bundle, load_bundle
@@ -106,11 +106,11 @@ def test_ingest_waits_for_growing_files_and_fails_bad_ones(settings: Settings, p
     with session_scope(settings.database_url) as s:
         v = s.exec(select(Video).where(Video.path == "trip1/2024_0601_083000_00001F.MP4")).one()
         assert v.camera == "viofo" and v.channel == "F" and v.recorded_at.hour == 8
-        assert v.width == 1920 and v.height == 1080 and v.stage == Stage.ingested
+        assert v.width == 1920 and v.height == 1080 and v.state == State.ingested
         assert s.get(Trip, v.trip_id).video_count == 1
         assert s.exec(select(SeenFile)).all() == []
         failed = s.exec(select(Video).where(Video.path == "trip1/empty.mp4")).one()
-        assert failed.stage == Stage.failed and "empty" in failed.error.lower()
+        assert failed.state == State.failed and "empty" in failed.error.lower()
         assert str(settings.raw_root) not in failed.error, "reasons name the file relative to raw"
     # A second scan takes nothing twice.
     with session_scope(settings.database_url) as s:
@@ -122,7 +122,7 @@ def test_ingest_waits_for_growing_files_and_fails_bad_ones(settings: Settings, p
         r = scan(ingest_config(settings), s)
     assert [n.path for n in r.new] == ["trip1/empty.mp4"] and not r.failed
     with session_scope(settings.database_url) as s:
-        assert s.exec(select(Video).where(Video.path == "trip1/empty.mp4")).one().stage == Stage.ingested
+        assert s.exec(select(Video).where(Video.path == "trip1/empty.mp4")).one().state == State.ingested
 
 
 def test_heavy_finalize_archive_cleanup(settings: Settings, plate_clip: Path) -> None:
@@ -141,7 +141,7 @@ def test_heavy_finalize_archive_cleanup(settings: Settings, plate_clip: Path) ->
     for _ in range(2):  # finalizing twice replaces, never appends
         m, det = load_bundle(finalize_config(settings), new.video_id)
         with session_scope(settings.database_url) as s:
-            assert apply_bundle(s, new.video_id, m, det).stage == Stage.finalized
+            assert apply_bundle(s, new.video_id, m, det).state == State.finalized
     with session_scope(settings.database_url) as s:
         plates = s.exec(select(Plate).where(Plate.video_id == new.video_id)).all()
         assert "KA12BCD" in {p.text for p in plates}
@@ -206,7 +206,7 @@ def test_heavy_records_a_damaged_clip_as_failed(settings: Settings, plate_clip: 
     m, det = load_bundle(finalize_config(settings), new.video_id)
     assert det is None and set(m["files"]) == set()
     with session_scope(settings.database_url) as s:
-        assert apply_bundle(s, new.video_id, m, det).stage == Stage.failed
+        assert apply_bundle(s, new.video_id, m, det).state == State.failed
 
 
 def test_grouping_votes_across_frames() -> None:
@@ -237,14 +237,14 @@ def test_process_command_and_status_json(tmp_path: Path, plate_clip: Path) -> No
     assert report["counts"]["archived"] == 1 and report["counts"]["failed"] == 1
     by_path = {v["path"]: v for v in report["videos"]}
     assert by_path["in/zero.mp4"]["error"] and by_path[f"in/{plate_clip.name}"]["error"] is None
-    assert set(by_path[f"in/{plate_clip.name}"]) == {"video_id", "path", "stage", "error"}
+    assert set(by_path[f"in/{plate_clip.name}"]) == {"video_id", "path", "state", "stage", "error"}
     assert status_report(env["DASHCAM_DATA_DIR"] and f"sqlite:///{tmp_path}/data/dashcam.db")["counts"]["archived"] == 1
 
 
 def test_process_real_clip(settings: Settings) -> None:
     src = shared("videos/garmin_mini2/sample-2.mp4")
     [out] = process_paths(settings, [src])
-    assert out.stage == Stage.archived
+    assert out.state == State.archived
     assert ffprobe_height(settings.archive_root / out.video_id / "video_lowres.mp4") == 540  # never upscaled
 
 

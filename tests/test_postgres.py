@@ -99,7 +99,7 @@ def test_process_and_status_on_postgres(pg: PgServer, tmp_path: Path) -> None:
         texts = {r[0] for r in conn.execute(text("SELECT text FROM plate"))}
         devices = {
             r[0]
-            for r in conn.execute(text("SELECT heavy_device FROM video WHERE stage = 'archived'"))
+            for r in conn.execute(text("SELECT heavy_device FROM video WHERE state = 'archived'"))
         }
     assert devices == {socket.gethostname()}  # which workhorse processed it
     assert "KA12BCD" in texts, texts

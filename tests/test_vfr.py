@@ -17,7 +17,7 @@ import pytest
 from dashcam.settings import Settings
 from flows.config import ingest_config
 from models.db import session_scope, upgrade
-from models.tables import Stage
+from models.tables import State
 from tasks.ingest import record_video
 from tasks.media import FramesAndArchive, MediaError, iter_frames, probe
 from tasks.media.probe import check_complete
@@ -105,7 +105,7 @@ def test_parkpow_is_ingested(settings: Settings) -> None:
     upgrade(settings.database_url)
     with session_scope(settings.database_url) as s:
         video = record_video(ingest_config(settings), s, clip.name)  # what ingest's scan does with a clip
-        assert video.stage == Stage.ingested and video.error is None
+        assert video.state == State.ingested and video.error is None
         assert (video.width, video.height) == (1280, 720) and video.trip_id
 
 

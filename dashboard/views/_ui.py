@@ -191,7 +191,7 @@ def date_param(name: str, key: str) -> Param:
     return Param(name, key, None, parse, date.isoformat)
 
 
-ANY = ""  # the "all trips" / "any stage" choice: a selectbox at None shows "Choose an option"
+ANY = ""  # the "all trips" / "any state" choice: a selectbox at None shows "Choose an option"
 
 
 def choice_param(name: str, key: str, options: Sequence[Any]) -> Param:

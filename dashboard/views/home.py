@@ -13,15 +13,15 @@ st.title("dashcam")
 with db() as s:
     entries = watch_entries(s)
     st.subheader("Pipeline health")
-    counts = queries.stage_counts(s)
-    busy = sum(n for stage, n in counts.items() if stage not in ("archived", "failed"))
-    # Three figures, not one per stage, in a row that wraps (columns stack on a phone, one
+    counts = queries.state_counts(s)
+    busy = sum(n for state, n in counts.items() if state not in ("archived", "failed"))
+    # Three figures, not one per state, in a row that wraps (columns stack on a phone, one
     # screen-wide row per figure).
     with st.container(horizontal=True, gap="large"):
         st.metric("archived", counts.get("archived", 0), width="content")
         st.metric("in progress", busy, width="content")
         st.metric("failed", counts.get("failed", 0), width="content")
-    st.caption(" · ".join(f"{stage} {n}" for stage, n in counts.items()))
+    st.caption(" · ".join(f"{state} {n}" for state, n in counts.items()))
     runs = queries.last_runs(s)
     st.caption(
         "Last activity — "

@@ -44,7 +44,7 @@ with db() as s:
     st.subheader(v["video_id"])
     st.markdown(
         f"Recorded {v['recorded_at'] or '–'} (camera clock) · "
-        f"{(v['duration_s'] or 0):.0f} s · stage **{v['stage']}** · GPS {'yes' if v['has_gps'] else 'no'}"
+        f"{(v['duration_s'] or 0):.0f} s · state **{v['state']}** · GPS {'yes' if v['has_gps'] else 'no'}"
     )
     if v["trip_id"]:
         page_link("videos", f"Trip {v['trip_id']}", icon="🧭", trip_id=v["trip_id"])

@@ -163,7 +163,7 @@ def _run_until_interrupted(stack, work) -> None:  # noqa: ANN001
 def status(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Videos per stage, with the reason for every failure."""
+    """Videos per state, with the reason for every failure."""
     from dashcam.ops.status import format_report, status_report
     from models.db import DatabaseError, check_current
 
@@ -247,8 +247,8 @@ def process(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     for o in outcomes:
-        typer.echo(f"{o.stage:<9} {o.path} ({o.video_id})" + (f": {o.error}" if o.error else ""))
-    if any(o.stage == "failed" for o in outcomes):
+        typer.echo(f"{o.state:<9} {o.path} ({o.video_id})" + (f": {o.error}" if o.error else ""))
+    if any(o.state == "failed" for o in outcomes):
         raise typer.Exit(1)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,16 +17,17 @@ from sqlmodel import select
 
 from dashcam.settings import Settings
 from flows.config import archive_config, finalize_config, heavy_config, ingest_config
+from flows.lifecycle import NEEDED_IN, VIDEO_CHAIN
 from models.db import session_scope, upgrade
-from models.tables import Stage, Video
+from models.tables import State, Video
 from tasks import watchlist
 from tasks.archive import run_archive, run_cleanup
 from tasks.finalize import (
     apply_bundle,
+    confirm_archived,
     load_bundle,
     mark_processed,
     send_watchlist_alerts,
-    set_archived,
 )
 from tasks.heavy import run_heavy
 from tasks.ingest import record_video, refresh_if_replaced
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 class Outcome:
     video_id: str
     path: str
-    stage: str
+    state: str
     error: str | None
 
 
@@ -75,33 +76,46 @@ def into_raw(settings: Settings, src: Path) -> str:
 
 
 def process_clip(settings: Settings, rel: str) -> Outcome:
+    """One clip through every per-video flow of the lifecycle, in its order, each run only while
+    the video's state still needs it (`flows.lifecycle`): what the workers would do, in process."""
     url = settings.database_url
     assert url is not None
     with session_scope(url) as session:
         found = session.exec(select(Video).where(Video.path == rel)).first()
         size = settings.resolve("raw", rel).stat().st_size
         video = refresh_if_replaced(session, found, size) or record_video(ingest_config(settings), session, rel)
-        vid, stage = video.video_id, video.stage
-    if stage == Stage.ingested:
-        run_heavy(heavy_config(settings), vid, rel)
-        stage = Stage.processed
-    if stage == Stage.processed:
+        vid = video.video_id
+
+    def finalize() -> None:
         manifest, det = load_bundle(finalize_config(settings), vid)
         with session_scope(url) as session:
             mark_processed(session, vid)
-            stage = apply_bundle(session, vid, manifest, det, finalize_config(settings)).stage
-        if stage == Stage.finalized:  # committed: now its watchlist hits
+            state = apply_bundle(session, vid, manifest, det, finalize_config(settings)).state
+        if state == State.finalized:  # committed: now its watchlist hits
             # No Prefect run here, so no event: the configured services only.
             send_watchlist_alerts(finalize_config(settings), vid, watchlist.matcher, lambda event, resource, payload: None)
-    if stage == Stage.finalized:
-        run_archive(archive_config(settings), vid)
+
+    def confirm() -> None:
         with session_scope(url) as session:
-            set_archived(session, vid)
-        run_cleanup(archive_config(settings), vid, rel)
+            confirm_archived(session, vid)
+
+    runs: dict[str, Callable[[], object]] = {
+        "heavy": lambda: run_heavy(heavy_config(settings), vid, rel),
+        "finalize": finalize,
+        "archive": lambda: run_archive(archive_config(settings), vid),
+        "confirm-archived": confirm,
+        "cleanup": lambda: run_cleanup(archive_config(settings), vid, rel),
+    }
+    assert tuple(runs) == VIDEO_CHAIN, "flows/lifecycle.py and process_clip disagree"
+    for flow_name in VIDEO_CHAIN:
+        with session_scope(url) as session:
+            state = session.get(Video, vid).state  # type: ignore[union-attr]
+        if state in NEEDED_IN[flow_name]:
+            runs[flow_name]()
     with session_scope(url) as session:
         v = session.get(Video, vid)
         assert v is not None
-        return Outcome(v.video_id, v.path, v.stage, v.error)
+        return Outcome(v.video_id, v.path, v.state, v.error)
 
 
 def process_paths(settings: Settings, paths: Iterable[Path]) -> list[Outcome]:

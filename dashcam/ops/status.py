@@ -1,4 +1,4 @@
-"""`dashcam status`: videos per stage and failures, from the app DB; and waiting on them."""
+"""`dashcam status`: videos per state and failures, from the app DB; and waiting on them."""
 
 from __future__ import annotations
 
@@ -11,22 +11,22 @@ from sqlmodel import select
 
 from dashcam.settings import Settings
 from models.db import session_scope
-from models.tables import Stage, Video
+from models.tables import State, Video
 
-STAGES = [s.value for s in Stage]
+STATES = [s.value for s in State]
 
 
 def status_report(database_url: str) -> dict[str, Any]:
     with session_scope(database_url) as session:
         videos = session.exec(select(Video).order_by(Video.path)).all()
-    counts = Counter(v.stage for v in videos)
+    counts = Counter(v.state for v in videos)
     return {
         "videos": [
-            {"video_id": v.video_id, "path": v.path, "stage": v.stage, "error": v.error}
+            {"video_id": v.video_id, "path": v.path, "state": v.state, "stage": v.state, "error": v.error}
             for v in videos
         ],
-        "counts": {s: counts.get(s, 0) for s in STAGES}
-        | {s: n for s, n in counts.items() if s not in STAGES},
+        "counts": {s: counts.get(s, 0) for s in STATES}
+        | {s: n for s, n in counts.items() if s not in STATES},
     }
 
 
@@ -34,7 +34,7 @@ def format_report(report: dict[str, Any]) -> str:
     lines = ["  ".join(f"{s}: {n}" for s, n in report["counts"].items())]
     width = max((len(v["path"]) for v in report["videos"]), default=4)
     for v in report["videos"]:
-        line = f"{v['path']:<{width}}  {v['stage']:<10} {v['video_id']}"
+        line = f"{v['path']:<{width}}  {v['state']:<10} {v['video_id']}"
         if v["error"]:
             line += f"\n{'':<{width}}  reason: {v['error']}"
         lines.append(line)
@@ -58,7 +58,7 @@ def plates_report(database_url: str, dashboard_url: str) -> list[dict[str, Any]]
                 select(Sighting.plate_id).where(Sighting.video_id == v.video_id,
                                                 Sighting.lat.is_not(None)).distinct()))  # type: ignore[union-attr]
             out.append({
-                "video_id": v.video_id, "path": v.path, "stage": v.stage, "has_gps": v.has_gps,
+                "video_id": v.video_id, "path": v.path, "state": v.state, "stage": v.state, "has_gps": v.has_gps,
                 "link": f"{base}/video?{urlencode({'video_id': v.video_id})}",
                 "plates": [{"text": p.text, "confidence": round(p.confidence, 3),
                             "located": p.plate_id in located,
@@ -71,7 +71,7 @@ def format_plates(rows: list[dict[str, Any]]) -> str:
     lines = ["Plates read, per video:"]
     for r in rows:
         gps = "GPS" if r["has_gps"] else "no GPS"
-        lines.append(f"  {r['path']} ({r['stage']}, {gps}): {r['link']}")
+        lines.append(f"  {r['path']} ({r['state']}, {gps}): {r['link']}")
         if not r["plates"]:
             lines.append("      no plates")
         for p in r["plates"]:

@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 from prefect import flow
 
 from dashcam.settings import get_settings
-from flows._handoff import publish
+from flows._handoff import handoff, publish
 from models.db import check_current, session_scope
-from tasks.finalize import set_archived
+from tasks.finalize import confirm_archived as record_archived
 
 
 @flow(name="confirm-archived", retries=1, retry_delay_seconds=10)
@@ -15,12 +15,12 @@ def confirm_archived(video_id: str) -> dict:
     settings = get_settings()
     check_current(settings.database_url)
     with session_scope(settings.database_url) as session:
-        video = set_archived(session, video_id)
+        video = record_archived(session, video_id)
         raw_path = video.path
     # Intermediates go now; the raw clip only after the retention period, if one is set.
-    publish("cleanup", {"video_id": video_id, "raw_path": raw_path}, f"cleanup:{video_id}")
+    publish(*handoff("cleanup", video_id, raw_path))
     if settings.raw_retention_days is not None:
         when = datetime.now(UTC) + timedelta(days=settings.raw_retention_days)
         params = {"video_id": video_id, "raw_path": raw_path, "delete_raw": True}
         publish("cleanup", params, f"cleanup-raw:{video_id}", when)
-    return {"stage": video.stage}
+    return {"state": video.state}
