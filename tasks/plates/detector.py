@@ -7,15 +7,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
+from tasks import yolo
 from tasks.plates.base import Detection, PlateDetector, to_bgr
 from tasks.plates.onnx_model import MASK_COEFFS, MAX_STRIDE, BoxesOnlyModel, default_cache_dir
 
 __all__ = ["OnnxPlateDetector", "default_detector_model_path"]
-
-_LETTERBOX_FILL = 114  # the grey YOLO/ultralytics training used for padding
 
 
 def default_detector_model_path() -> Path:
@@ -130,20 +128,11 @@ class OnnxPlateDetector(PlateDetector):
 
     def letterbox(
         self, image_bgr: np.ndarray, size: tuple[int, int] | None = None
-    ) -> tuple[np.ndarray, float, float, float]:
+    ) -> yolo.Letterboxed:
         """Resize keeping aspect, pad to the model size; returns blob, scale, pad_x, pad_y."""
-        in_h, in_w = size or self.input_size
-        h, w = image_bgr.shape[:2]
-        scale = min(self.input_size[0] / h, self.input_size[1] / w)
-        new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
-        # INTER_LINEAR like ultralytics' own letterbox, so inputs match what the model saw.
-        resized = cv2.resize(image_bgr, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
-        pad_x, pad_y = (in_w - new_w) // 2, (in_h - new_h) // 2
-        canvas = np.full((in_h, in_w, 3), _LETTERBOX_FILL, dtype=np.uint8)
-        canvas[pad_y : pad_y + new_h, pad_x : pad_x + new_w] = resized
-        rgb = cv2.cvtColor(canvas, cv2.COLOR_BGR2RGB)
-        blob = (rgb.transpose(2, 0, 1)[None].astype(np.float32) / 255.0).astype(self._input_dtype)
-        return np.ascontiguousarray(blob), scale, float(pad_x), float(pad_y)
+        return yolo.letterbox(
+            image_bgr, size or self.input_size, self._input_dtype, fit=self.input_size
+        )
 
     def detect(self, image_bgr: np.ndarray) -> list[Detection]:
         image = to_bgr(image_bgr)
@@ -153,32 +142,13 @@ class OnnxPlateDetector(PlateDetector):
         shape = self.input_shape_for(h, w)
         blob, scale, pad_x, pad_y = self.letterbox(image, shape)
         outputs = self._session_for(shape).run(None, {self._input_name: blob})
-        preds = np.asarray(outputs[0][0], dtype=np.float32).T  # (anchors, 4 + classes [+ 32])
         n_mask = MASK_COEFFS if (self._model.segment if self._model else len(outputs) > 1) else 0
-        scores = preds[:, 4 : preds.shape[1] - n_mask].max(axis=1)
-        keep = scores > self.conf_threshold
-        if not keep.any():
-            return []
-        cxcywh, scores = preds[keep, :4], scores[keep]
-
-        # Letterbox space -> original pixels, clipped to the image.
-        x1 = (cxcywh[:, 0] - cxcywh[:, 2] / 2 - pad_x) / scale
-        y1 = (cxcywh[:, 1] - cxcywh[:, 3] / 2 - pad_y) / scale
-        x2 = (cxcywh[:, 0] + cxcywh[:, 2] / 2 - pad_x) / scale
-        y2 = (cxcywh[:, 1] + cxcywh[:, 3] / 2 - pad_y) / scale
-        boxes = np.stack([x1, y1, x2, y2], axis=1)
-        boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, w)
-        boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, h)
-
-        xywh = np.stack(
-            [boxes[:, 0], boxes[:, 1], boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]], axis=1
+        # One class (plate): every class column counts; the mask coefficients are not classes.
+        boxes, scores, _ = yolo.decode(
+            outputs[0], (h, w), scale, pad_x, pad_y, self.conf_threshold, extra=n_mask
         )
-        valid = (xywh[:, 2] > 1) & (xywh[:, 3] > 1)  # drop boxes clipped to nothing
-        boxes, xywh, scores = boxes[valid], xywh[valid], scores[valid]
-        idx = cv2.dnn.NMSBoxes(
-            xywh.tolist(), scores.tolist(), self.conf_threshold, self.iou_threshold
-        )
-        kept = sorted(np.asarray(idx, dtype=int).reshape(-1).tolist(), key=lambda i: -scores[i])
+        # Boxes clipped to nothing (1 px or less) at the image edge are dropped before NMS.
+        kept = yolo.nms(boxes, scores, self.conf_threshold, self.iou_threshold, min_side=1)
         return [
             Detection(
                 box=(
