@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
+
+from tasks import yolo
 
 # COCO class ids of the vehicles that carry plates.
 VEHICLE_CLASSES = {2: "car", 3: "motorcycle", 5: "bus", 7: "truck"}
@@ -70,7 +71,7 @@ class OnnxVehicleDetector(VehicleDetector):
         )
         inp = self.session.get_inputs()[0]
         self._input = inp.name
-        self._fp16 = "float16" in inp.type
+        self._dtype = np.float16 if "float16" in inp.type else np.float32
         h, w = inp.shape[-2:]
         self.size = (h if isinstance(h, int) else 640, w if isinstance(w, int) else 640)
         self.conf, self.iou = conf_threshold, iou_threshold
@@ -80,46 +81,19 @@ class OnnxVehicleDetector(VehicleDetector):
         h, w = image_bgr.shape[:2]
         if h == 0 or w == 0:
             return []
-        in_h, in_w = self.size
-        scale = min(in_h / h, in_w / w)
-        nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-        px, py = (in_w - nw) // 2, (in_h - nh) // 2
-        canvas = np.full((in_h, in_w, 3), 114, dtype=np.uint8)
-        canvas[py : py + nh, px : px + nw] = cv2.resize(
-            image_bgr, (nw, nh), interpolation=cv2.INTER_LINEAR
-        )
-        blob = (
-            cv2.cvtColor(canvas, cv2.COLOR_BGR2RGB).transpose(2, 0, 1)[None].astype(np.float32)
-            / 255.0
-        )
-        if self._fp16:
-            blob = blob.astype(np.float16)
-        preds = np.asarray(self.session.run(None, {self._input: blob})[0][0], dtype=np.float32).T
-        ids = sorted(self.classes)
-        scores = preds[:, [4 + i for i in ids]]
-        best = scores.argmax(axis=1)
-        conf = scores[np.arange(len(scores)), best]
-        keep = conf > self.conf
-        if not keep.any():
-            return []
-        c = preds[keep, :4]
-        x1 = ((c[:, 0] - c[:, 2] / 2 - px) / scale).clip(0, w)
-        y1 = ((c[:, 1] - c[:, 3] / 2 - py) / scale).clip(0, h)
-        x2 = ((c[:, 0] + c[:, 2] / 2 - px) / scale).clip(0, w)
-        y2 = ((c[:, 1] + c[:, 3] / 2 - py) / scale).clip(0, h)
-        boxes = np.stack([x1, y1, x2 - x1, y2 - y1], axis=1)
-        kinds, conf = best[keep], conf[keep]
+        blob, scale, pad_x, pad_y = yolo.letterbox(image_bgr, self.size, self._dtype)
+        output = self.session.run(None, {self._input: blob})[0]
+        ids = sorted(self.classes)  # only the vehicle classes' columns count
+        boxes, conf, kinds = yolo.decode(output, (h, w), scale, pad_x, pad_y, self.conf, ids)
         # Class-agnostic NMS: a van boxed as both car and truck is one vehicle.
-        idx = cv2.dnn.NMSBoxes(boxes.tolist(), conf.tolist(), self.conf, self.iou)
-        out = [
+        return [
             Vehicle(
-                (float(x1[i]), float(y1[i]), float(x2[i]), float(y2[i])),
-                self.classes[ids[int(kinds[i])]],
+                (float(boxes[i, 0]), float(boxes[i, 1]), float(boxes[i, 2]), float(boxes[i, 3])),
+                self.classes[int(kinds[i])],
                 float(conf[i]),
             )
-            for i in np.asarray(idx).reshape(-1)
+            for i in yolo.nms(boxes, conf, self.conf, self.iou)
         ]
-        return sorted(out, key=lambda v: -v.confidence)
 
 
 def vehicle_for(plate_box: Sequence[float], vehicles: Sequence[Vehicle]) -> Vehicle | None:

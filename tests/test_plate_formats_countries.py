@@ -118,32 +118,34 @@ def test_us_formats_write_o_as_0_and_only_there() -> None:
 def test_reader_scoring_keeps_a_leading_digit_with_every_format() -> None:
     """The reader's own fit (probabilities, not text): a 5 that could be an S (p 0.4) is no
     longer swapped by German "L{1,3} L{1,2} D{1,4}"; it fits D LLL DDD as read."""
-    from tasks.plates import _ALNUM, CandidateReader, _Read
+    from tasks.plates.reader import CandidateReader, Read
+    from tasks.plates.recognisers import ALNUM
 
     text = "5ABC123"
-    probs = np.full((len(text), len(_ALNUM)), 0.001, np.float32)
+    probs = np.full((len(text), len(ALNUM)), 0.001, np.float32)
     for i, ch in enumerate(text):
-        probs[i, _ALNUM.index(ch)] = 0.95
-    probs[0, _ALNUM.index("5")], probs[0, _ALNUM.index("S")] = 0.55, 0.4
+        probs[i, ALNUM.index(ch)] = 0.95
+    probs[0, ALNUM.index("5")], probs[0, ALNUM.index("S")] = 0.55, 0.4
     reader = object.__new__(CandidateReader)  # scoring only: no recogniser loaded
     reader.formats, reader.agreement = DEFAULT_FORMATS, 0.3
-    best = reader._best([_Read(text, probs)])
+    best = reader.best_of([Read(text, probs)])
     assert best is not None and (best.text, best.format.name) == ("5ABC123", "us-1abc234")
     # Formats given per call replace the reader's own: in Vietnam this read fits nothing.
-    vn = reader._best([_Read(text, probs)], formats_for("vn"))
+    vn = reader.best_of([Read(text, probs)], formats_for("vn"))
     assert vn is not None and vn.format is None
 
 
 def test_reader_o_is_0_pools_the_two_probabilities() -> None:
-    from tasks.plates import _ALNUM, CandidateReader, _Read
+    from tasks.plates.reader import CandidateReader, Read
+    from tasks.plates.recognisers import ALNUM
 
     text = "5AOJ230"
-    probs = np.full((len(text), len(_ALNUM)), 0.001, np.float32)
+    probs = np.full((len(text), len(ALNUM)), 0.001, np.float32)
     for i, ch in enumerate(text):
-        probs[i, _ALNUM.index(ch)] = 0.9
-    probs[2, _ALNUM.index("O")], probs[2, _ALNUM.index("0")] = 0.5, 0.45
+        probs[i, ALNUM.index(ch)] = 0.9
+    probs[2, ALNUM.index("O")], probs[2, ALNUM.index("0")] = 0.5, 0.45
     reader = object.__new__(CandidateReader)
     reader.formats, reader.agreement = formats_for("us-ca"), 0.3
-    best = reader._best([_Read(text, probs)])
+    best = reader.best_of([Read(text, probs)])
     assert best is not None and (best.text, best.format.name) == ("5A0J230", "us-ca")
     assert best.confidence == pytest.approx((6 * 0.9 + 0.95) / 7, abs=1e-3)  # O + 0

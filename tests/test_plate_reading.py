@@ -134,7 +134,8 @@ def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
 
 
 def test_recognisers_come_from_packages_and_bad_names_are_clear_errors() -> None:
-    from tasks.plates import DEFAULT_RECOGNISERS, _package_file, load_recogniser
+    from tasks.plates import DEFAULT_RECOGNISERS, load_recogniser
+    from tasks.plates.recognisers import package_file
 
     for name in DEFAULT_RECOGNISERS:  # both ship in their wheels: nothing is downloaded
         rec = load_recogniser(name)
@@ -142,7 +143,7 @@ def test_recognisers_come_from_packages_and_bad_names_are_clear_errors() -> None
     with pytest.raises(ValueError, match="unknown OCR recogniser"):
         load_recogniser("tesseract")
     with pytest.raises(FileNotFoundError, match="DASHCAM_OCR_RECOGNISERS"):
-        _package_file("no_such_package_here", "models/rec.onnx")
+        package_file("no_such_package_here", "models/rec.onnx")
     with pytest.raises(ValueError, match="at least one"):
         CandidateReader(recognisers=())
 

@@ -242,7 +242,7 @@ def test_edited_model_gives_the_packaged_models_boxes(synthetic_frame: np.ndarra
     from tasks.plates import default_detector_model_path
 
     square = OnnxPlateDetector(rect=False)
-    blob, *_ = square._letterbox(synthetic_frame)
+    blob, *_ = square.letterbox(synthetic_frame)
     original = ort.InferenceSession(str(default_detector_model_path()))
     assert len(original.get_outputs()) == 2 and len(square.session.get_outputs()) == 1
     # Boxes and class score unchanged; the 32 mask coefficients are gone.
@@ -251,8 +251,8 @@ def test_edited_model_gives_the_packaged_models_boxes(synthetic_frame: np.ndarra
         square.session.run(None, {"images": blob})[0],
     )
     rect = OnnxPlateDetector(rect=True)
-    assert rect.rect and rect._input_shape_for(1080, 1920) == (384, 640)
-    assert rect._input_shape_for(640, 640) == (640, 640)
+    assert rect.rect and rect.input_shape_for(1080, 1920) == (384, 640)
+    assert rect.input_shape_for(640, 640) == (640, 640)
     [a], [b] = square.detect(synthetic_frame), rect.detect(synthetic_frame)
     assert iou(a.box, b.box) > 0.9 and abs(a.confidence - b.confidence) < 0.1
 
