@@ -23,7 +23,7 @@ def utcnow() -> datetime:
 
 
 class Stage(StrEnum):
-    """Where a video is in the pipeline (design.md §4)."""
+    """Where a video is in the pipeline (docs/architecture.md, A video's states)."""
 
     ingested = "ingested"  # in the DB, heavy published
     processed = "processed"  # heavy's bundle is on `work` and validated
@@ -188,7 +188,6 @@ class Frame(SQLModel, table=True):
     height: int
 
 
-# Tables whose rows belong to one video and are replaced as a whole when it is finalized again.
 class Alert(SQLModel, table=True):
     """A watchlist hit: one per plate text per video, sent once (tasks/alerts.py).
 
@@ -224,4 +223,5 @@ class Watchlist(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+# Tables whose rows belong to one video and are replaced as a whole when it is finalized again.
 PER_VIDEO_TABLES = (Frame, Sighting, Plate, GpsPoint)
