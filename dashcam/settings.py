@@ -397,7 +397,7 @@ def _url_password(url: str | None) -> str | None:
         return None
 
 
-# design.md §4: no process we start phones home.
+# No process we start phones home (README, Settings: telemetry is off).
 TELEMETRY_OFF = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "DO_NOT_TRACK": "1",

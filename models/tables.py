@@ -24,7 +24,8 @@ def utcnow() -> datetime:
 
 
 class State(StrEnum):
-    """Where a video is in its lifecycle (`flows/lifecycle.py` says which flow sets which)."""
+    """Where a video is in its lifecycle: `flows/lifecycle.py` says which flow sets which
+    (docs/architecture.md, A video's states)."""
 
     ingested = "ingested"  # in the DB, heavy published
     processed = "processed"  # heavy's bundle is on `work` and validated
@@ -189,7 +190,6 @@ class Frame(SQLModel, table=True):
     height: int
 
 
-# Tables whose rows belong to one video and are replaced as a whole when it is finalized again.
 class Alert(SQLModel, table=True):
     """A watchlist hit: one per plate text per video, sent once (tasks/alerts.py).
 
@@ -225,4 +225,5 @@ class Watchlist(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+# Tables whose rows belong to one video and are replaced as a whole when it is finalized again.
 PER_VIDEO_TABLES = (Frame, Sighting, Plate, GpsPoint)

@@ -188,7 +188,8 @@ class Stack:
                     )
 
     def install_automation(self) -> None:
-        """Heartbeat-based crash detection for runs whose whole device died (design.md §4)."""
+        """Heartbeat-based crash detection for runs whose whole device died (docs/decisions.md,
+        Crash detection)."""
         from prefect.automations import Automation
         from prefect.client.schemas.objects import StateType
         from prefect.events.actions import ChangeFlowRunState
