@@ -23,7 +23,7 @@ import numpy as np
 from tasks.media.errors import tool
 from tasks.media.frames import FramePipe, check_sampling, select_every
 from tasks.media.probe import VideoInfo
-from tasks.media.transcode import seal
+from tasks.media.transcode import archive_height, audio_and_time_args, seal
 
 
 class FramesAndArchive:
@@ -58,7 +58,7 @@ class FramesAndArchive:
         """The one ffmpeg pass: the archival copy to `archive`, sampled frames as raw BGR on
         stdout. Public so `dashcam bench heavy` times this very command alone (the floor)."""
         info = self.info
-        target_h = max(2, min(self.height, info.height) // 2 * 2)  # even, never upscaled
+        target_h = archive_height(self.height, info)
         graph = (
             "[0:v:0]split=2[arc][smp];"
             f"[arc]scale=-2:{target_h}:flags=bicubic,format=yuv420p[lo];"
@@ -67,14 +67,7 @@ class FramesAndArchive:
         )
         cmd = [self._ffmpeg, "-nostdin", "-hide_banner", "-nostats", "-v", "info", "-y",
                "-noautorotate", "-i", str(self.src), "-filter_complex", graph,
-               "-map", "[lo]"]  # fmt: skip
-        if info.has_audio:
-            cmd += ["-map", "0:a:0", "-c:a", "aac", "-b:a", "64k"]
-        else:
-            cmd += ["-an"]
-        if info.creation_time is not None:
-            stamp = info.creation_time.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-            cmd += ["-metadata", f"creation_time={stamp}"]
+               "-map", "[lo]", *audio_and_time_args(info)]  # fmt: skip
         cmd += [
             "-sn", "-dn", "-c:v", "libx264", "-preset", self.preset, "-crf", str(self.crf),
             "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-max_muxing_queue_size", "4096",

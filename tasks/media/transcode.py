@@ -17,6 +17,21 @@ X264_PRESETS = {
 }
 
 
+def archive_height(height: int, info: VideoInfo) -> int:
+    """The archival copy's height: at most `height`, never upscaled, even (yuv420p)."""
+    return max(2, min(height, info.height) // 2 * 2)
+
+
+def audio_and_time_args(info: VideoInfo) -> list[str]:
+    """The archival copy's audio (the first stream as AAC 64k, or none) and the source's
+    creation_time, which ffmpeg drops when re-encoding."""
+    args = ["-map", "0:a:0", "-c:a", "aac", "-b:a", "64k"] if info.has_audio else ["-an"]
+    if info.creation_time is not None:
+        stamp = info.creation_time.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        args += ["-metadata", f"creation_time={stamp}"]
+    return args
+
+
 def seal(tmp: Path, dst: Path, src: Path) -> VideoInfo:
     """Flush `tmp` to disk, prove it is a whole video, rename it over `dst` and make the rename
     durable. Returns the probe of the result; on failure `tmp` is left for the caller to drop."""
@@ -53,9 +68,7 @@ def transcode_lowres(src: Path, dst: Path, height: int = 720, crf: int = 28,
     if preset not in X264_PRESETS:
         raise ValueError(f"unknown x264 preset {preset!r}")
     info = probe(src)
-    target_h = min(height, info.height)
-    target_h -= target_h % 2  # yuv420p needs even dimensions
-    target_h = max(target_h, 2)
+    target_h = archive_height(height, info)
     budget = timeout_s if timeout_s is not None else 120.0 + 10.0 * info.duration_s
 
     try:
@@ -65,15 +78,7 @@ def transcode_lowres(src: Path, dst: Path, height: int = 720, crf: int = 28,
                     "check the disk and permissions", code="ffmpeg_failed") from None
     tmp = dst.with_name(f".{dst.stem}.{uuid.uuid4().hex[:8]}.partial.mp4")
     cmd = [tool("ffmpeg"), "-nostdin", "-hide_banner", "-v", "error", "-y", "-i", str(src),
-           "-map", "0:v:0"]
-    if info.has_audio:
-        cmd += ["-map", "0:a:0", "-c:a", "aac", "-b:a", "64k"]
-    else:
-        cmd += ["-an"]
-    if info.creation_time is not None:
-        # ffmpeg drops creation_time when re-encoding; the archive copy should keep it.
-        stamp = info.creation_time.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        cmd += ["-metadata", f"creation_time={stamp}"]
+           "-map", "0:v:0", *audio_and_time_args(info)]
     cmd += [
         "-sn", "-dn",
         "-vf", f"scale=-2:{target_h}:flags=bicubic,format=yuv420p",
