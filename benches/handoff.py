@@ -7,6 +7,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from dashcam.cli.progress import progress
 from dashcam.ops.stack import all_flow_runs
 from dashcam.settings import Settings
 from flows.lifecycle import VIDEO_CHAIN
@@ -77,7 +78,8 @@ def handoff(base: Settings, clips: int) -> None:
                     seed=i,
                 )
             t0 = time.monotonic()
-            wait_for_terminal(settings, clips, 900)
+            with progress(clips, "bench handoff", plain=False) as bar:  # plain: the log lines
+                wait_for_terminal(settings, clips, 900, on_progress=bar.update)
             wall = time.monotonic() - t0
             with client(settings) as c:
                 names = {f.id: f.name for f in c.read_flows()}

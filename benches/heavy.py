@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dashcam.cli.progress import progress
 from dashcam.settings import Settings
 
 if TYPE_CHECKING:
@@ -72,35 +73,44 @@ def heavy(base: Settings, video: Path) -> None:
 
     video = video.resolve()
     info = probe(video)
-    ffmpeg = shutil.which("ffmpeg") or "ffmpeg"
-    t0 = time.perf_counter()
-    subprocess.run([ffmpeg, "-v", "error", "-nostdin", "-i", str(video), "-f", "null", "-"], check=True)
-    decode_s = time.perf_counter() - t0
-    floor_s, floor_cpu_s = heavy_floor(base, video, info)
-
-    with tempfile.TemporaryDirectory(prefix="dashcam-bench-heavy-") as tmp:
-        settings = Settings.model_validate(
-            {**base.model_dump(), "data_dir": Path(tmp), "raw_root": video.parent, "work_root": Path(tmp) / "work",
-             "archive_root": Path(tmp) / "archive", "prefect_home": None, "database_url": None}
-        )
-        detector, reader = models_for(heavy_config(settings))  # loaded once, outside every timing
+    # The four runs, one after another; the baseline's note counts its frames.
+    with progress(4, "bench heavy") as bar:
+        ffmpeg = shutil.which("ffmpeg") or "ffmpeg"
+        bar.advance(0, note="ffmpeg decode-only")
         t0 = time.perf_counter()
-        result = run_heavy(heavy_config(settings), "bench", video.name)
-        heavy_s = time.perf_counter() - t0
-        det = json.loads((settings.volume_root("work") / "bench" / bundle.DETECTIONS).read_text())
-    heavy_texts = {p["text"] for p in det["plates"]}
+        subprocess.run([ffmpeg, "-v", "error", "-nostdin", "-i", str(video), "-f", "null", "-"], check=True)
+        decode_s = time.perf_counter() - t0
+        bar.advance(note="ffmpeg decode + archival encode")
+        floor_s, floor_cpu_s = heavy_floor(base, video, info)
+        bar.advance(note="heavy stage")
 
-    # Naive baseline: every frame through the detector and the reader, no sampling, no grouping.
-    t0 = time.perf_counter()
-    baseline_texts: set[str] = set()
-    frames = 0
-    for _, frame in iter_frames(video, 1.0 / max(info.fps, 1.0), info):
-        frames += 1
-        for d in detector.detect(frame):
-            r = reader.read(crop_plate(frame, d.box))
-            if r and r.confidence >= settings.ocr_min_confidence and len(r.text) >= settings.min_plate_chars:
-                baseline_texts.add(r.text)
-    baseline_s = time.perf_counter() - t0
+        with tempfile.TemporaryDirectory(prefix="dashcam-bench-heavy-") as tmp:
+            settings = Settings.model_validate(
+                {**base.model_dump(), "data_dir": Path(tmp), "raw_root": video.parent, "work_root": Path(tmp) / "work",
+                 "archive_root": Path(tmp) / "archive", "prefect_home": None, "database_url": None}
+            )
+            detector, reader = models_for(heavy_config(settings))  # loaded once, outside every timing
+            t0 = time.perf_counter()
+            result = run_heavy(heavy_config(settings), "bench", video.name)
+            heavy_s = time.perf_counter() - t0
+            det = json.loads((settings.volume_root("work") / "bench" / bundle.DETECTIONS).read_text())
+        heavy_texts = {p["text"] for p in det["plates"]}
+
+        # Naive baseline: every frame through the detector and the reader, no sampling, no grouping.
+        bar.advance(note="naive baseline")
+        about = round(info.duration_s * info.fps)
+        t0 = time.perf_counter()
+        baseline_texts: set[str] = set()
+        frames = 0
+        for _, frame in iter_frames(video, 1.0 / max(info.fps, 1.0), info):
+            frames += 1
+            bar.advance(0, note=f"naive baseline: frame {frames} of about {about}")
+            for d in detector.detect(frame):
+                r = reader.read(crop_plate(frame, d.box))
+                if r and r.confidence >= settings.ocr_min_confidence and len(r.text) >= settings.min_plate_chars:
+                    baseline_texts.add(r.text)
+        baseline_s = time.perf_counter() - t0
+        bar.advance(note="")
 
     dur = info.duration_s
     print(f"heavy: {video.name} ({info.width}x{info.height}, {info.fps:.0f} fps, {dur:.1f} s); status {result.status}")

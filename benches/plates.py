@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import csv
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from dashcam.cli.progress import progress
 from tasks.plate_formats import formats_for
 from tasks.plates import (
     DEFAULT_RECOGNISERS,
@@ -33,6 +34,12 @@ Box = tuple[float, float, float, float]
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "plates"
 MATCH_IOU = 0.3  # the annotated plate vs a detection, for end-to-end reading
 RECALL_IOU = 0.5
+
+Step = Callable[[], object]  # told of every image done (the progress bar's advance)
+
+
+def _nothing() -> None:
+    pass
 
 
 def load_image(path: Path) -> np.ndarray:
@@ -106,10 +113,12 @@ def bench_openalpr(
     detector: OnnxPlateDetector,
     sure: float,
     recognisers: Sequence[str] = DEFAULT_RECOGNISERS,
+    step: Step = _nothing,
 ) -> Row:
     reader = CandidateReader(formats=formats_for(region), recognisers=recognisers)
     row = Row(f"{folder} (end to end)")
     for label in sorted((DATA / folder).glob("*.txt")):
+        step()
         fields = label.read_text().split()
         name, (x, y, w, h), truth = fields[0], map(float, fields[1:5]), fields[5]
         gt = (x, y, x + w, y + h)
@@ -130,11 +139,13 @@ def bench_crops(
     items: list[tuple[Path, str]],
     region: str,
     recognisers: Sequence[str] = DEFAULT_RECOGNISERS,
+    step: Step = _nothing,
 ) -> Row:
     # pad 0: the crops are tight
     reader = CandidateReader(formats=formats_for(region), pad=0.0, recognisers=recognisers)
     row = Row(f"{name} (OCR only)")
     for path, truth in items:
+        step()
         row.total += 1
         text = _timed_read(reader, load_image(path), row)
         row.exact += text == truth
@@ -155,8 +166,22 @@ def ar_items() -> list[tuple[Path, str]]:
     return [(folder / "imgs" / n, t) for n, t in sorted(unique.items())]
 
 
+def recall_boxes() -> dict[str, list[Box]]:
+    """The annotated plates of each Romanian dashcam frame, by image name."""
+    folder = DATA / "dashcam_frames_ro"
+    # labels_converted.csv, not the XML: the XML <filename> names the source video frame.
+    boxes_by_image: dict[str, list[Box]] = {}
+    for r in csv.DictReader((folder / "labels_converted.csv").read_text().splitlines()):
+        box = (float(r["xmin"]), float(r["ymin"]), float(r["xmax"]), float(r["ymax"]))
+        boxes_by_image.setdefault(r["image"], []).append(box)
+    return boxes_by_image
+
+
 def bench_recall(
-    detector: OnnxPlateDetector, sure: float, recognisers: Sequence[str] = DEFAULT_RECOGNISERS
+    detector: OnnxPlateDetector,
+    sure: float,
+    recognisers: Sequence[str] = DEFAULT_RECOGNISERS,
+    step: Step = _nothing,
 ) -> tuple[Row, Row]:
     """Recall of the detector alone (boxes scored >= ``sure``) and of what the pipeline keeps
     (plus the lower-scored proposals that their text confirms), with false boxes counted."""
@@ -164,12 +189,8 @@ def bench_recall(
     alone = Row(f"dashcam_frames_ro (detector >= {sure:g})")
     kept = Row("dashcam_frames_ro (+ proposals text confirms)")
     reader = CandidateReader(formats=formats_for("ro"), recognisers=recognisers)
-    # labels_converted.csv, not the XML: the XML <filename> names the source video frame.
-    boxes_by_image: dict[str, list[Box]] = {}
-    for r in csv.DictReader((folder / "labels_converted.csv").read_text().splitlines()):
-        box = (float(r["xmin"]), float(r["ymin"]), float(r["xmax"]), float(r["ymax"]))
-        boxes_by_image.setdefault(r["image"], []).append(box)
-    for name, boxes in sorted(boxes_by_image.items()):
+    for name, boxes in sorted(recall_boxes().items()):
+        step()
         image = load_image(folder / "images" / name)
         dets = [d for d, _ in _confirmed_boxes(detector, reader, image, sure, kept)]
         alone.det_ms.append(kept.det_ms[-1])
@@ -185,7 +206,7 @@ def bench_recall(
     return alone, kept
 
 
-def bench_vehicles() -> None:
+def bench_vehicles(step: Step = _nothing) -> None:
     """How often the annotated plate sits on a detected vehicle, and what it costs."""
     from collections import Counter
 
@@ -200,6 +221,7 @@ def bench_vehicles() -> None:
         kinds: Counter[str] = Counter()
         total, spent = 0, 0.0
         for label in sorted((DATA / folder).glob("*.txt")):
+            step()
             fields = label.read_text().split()
             x, y, w, h = map(float, fields[1:5])
             image = load_image(DATA / folder / fields[0])
@@ -240,13 +262,26 @@ def bench_plates() -> None:
 
     show(header)
     recognisers = settings.ocr_recognisers
-    for row in bench_recall(detector, sure, recognisers):
-        show(row.cells())
-    show(bench_openalpr("openalpr_br", "br", detector, sure, recognisers).cells())
-    show(bench_openalpr("openalpr_eu", "eu", detector, sure, recognisers).cells())
-    show(bench_crops("openalpr_us_crops", us_items(), "us", recognisers).cells())
-    show(bench_crops("fastplateocr_ar_crops", ar_items(), "ar", recognisers).cells())
-    bench_vehicles()
+    us, ar = us_items(), ar_items()
+    labels = {f: len(list((DATA / f).glob("*.txt"))) for f in ("openalpr_br", "openalpr_eu")}
+    # Images in all: each set's, then the vehicle detector's pass over both openalpr sets.
+    total = len(recall_boxes()) + 2 * sum(labels.values()) + len(us) + len(ar)
+    with progress(total, "bench plates") as bar:
+        bar.advance(0, note="dashcam_frames_ro")
+        for row in bench_recall(detector, sure, recognisers, bar.advance):
+            show(row.cells())
+        for folder, region in (("openalpr_br", "br"), ("openalpr_eu", "eu")):
+            bar.advance(0, note=folder)
+            show(bench_openalpr(folder, region, detector, sure, recognisers, bar.advance).cells())
+        for name, items, region in (
+            ("openalpr_us_crops", us, "us"),
+            ("fastplateocr_ar_crops", ar, "ar"),
+        ):
+            bar.advance(0, note=name)
+            show(bench_crops(name, items, region, recognisers, bar.advance).cells())
+        bar.advance(0, note="vehicles")
+        bench_vehicles(bar.advance)
+        bar.update(total=bar.done)  # the vehicle pass is skipped without its model
 
 
 if __name__ == "__main__":

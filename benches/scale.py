@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benches.handoff import CHAIN, percentile
+from dashcam.cli.progress import progress
 from dashcam.ops.stack import all_flow_runs
 from dashcam.settings import DEVICES, Settings
 from harness.pgserver import PgServer, PostgresMissing
@@ -180,7 +181,8 @@ def run_round(
             for clip in clips:
                 shutil.copy2(clip, raw / clip.name)
             t0, ticks = time.monotonic(), _cpu_ticks()
-            wait_for_terminal(settings, len(clips), 1800)
+            with progress(len(clips), f"bench scale: {workhorses} workhorse(s)", plain=False) as bar:
+                wait_for_terminal(settings, len(clips), 1800, on_progress=bar.update)
             wall, busy = time.monotonic() - t0, _busy(ticks, _cpu_ticks())
             with client(settings) as c:
                 names = {f.id: f.name for f in c.read_flows()}

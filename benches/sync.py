@@ -15,6 +15,7 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from dashcam.cli.progress import progress
 from harness import fake_camera as fc
 from tasks.sync import SyncConfig, sync
 
@@ -66,19 +67,25 @@ def bench_sync(files: int = 5, size_mb: int = 50) -> None:
                 f"sync bench: {files} files x {size_mb} MB from the fake camera at {cam.address} "
                 f"(loopback, {ROUNDS} rounds, alternating order)"
             )
-            for r in range(ROUNDS):
-                order = ["curl", "ours"] if r % 2 == 0 else ["ours", "curl"]
-                for who in order:
-                    out = tmp / f"{who}-{r}"
-                    out.mkdir()
-                    if who == "curl" and curl:
-                        curl_s.append(_curl(curl, urls, out))
-                        got = sum(p.stat().st_size for p in out.iterdir())
-                        if got != total:
-                            raise SystemExit(f"bench sync: curl fetched {got} of {total} bytes")
-                    elif who == "ours":
-                        ours_s.append(_ours(cam.address, out, files))
-                    shutil.rmtree(out)  # keep the disk footprint to one copy at a time
+            runs = ROUNDS * (2 if curl else 1)
+            with progress(runs, "bench sync") as bar:
+                for r in range(ROUNDS):
+                    order = ["curl", "ours"] if r % 2 == 0 else ["ours", "curl"]
+                    for who in order:
+                        if who == "curl" and not curl:
+                            continue
+                        bar.advance(0, note=f"round {r + 1}/{ROUNDS}: {who}")
+                        out = tmp / f"{who}-{r}"
+                        out.mkdir()
+                        if who == "curl" and curl:
+                            curl_s.append(_curl(curl, urls, out))
+                            got = sum(p.stat().st_size for p in out.iterdir())
+                            if got != total:
+                                raise SystemExit(f"bench sync: curl fetched {got} of {total} bytes")
+                        elif who == "ours":
+                            ours_s.append(_ours(cam.address, out, files))
+                        shutil.rmtree(out)  # keep the disk footprint to one copy at a time
+                        bar.advance()
         ours = _mbps(total, statistics.median(ours_s))
         print(
             f"  dashcam sync  median {ours:7.0f} MB/s  (best {_mbps(total, min(ours_s)):.0f}; "

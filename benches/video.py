@@ -27,6 +27,7 @@ from pathlib import Path
 
 from benches.compose import DATA, PARTS, Clip, rendered, scenes, wide_scenes
 from benches.plates import o_is_0
+from dashcam.cli.progress import progress
 from dashcam.settings import Settings
 
 REAL = DATA / "videos" / "real_plates"
@@ -163,50 +164,53 @@ def bench_video(
     def show(cells: list[object]) -> None:
         print("  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)), flush=True)
 
+    # Every part's clips first (composing waits for the loop): the progress bar's total.
+    plan: dict[str, list[tuple[Path | Clip, list[str]]]] = {}
+    for part in parts:
+        if part == "real":
+            plan[part] = [(src, truth) for src, truth in real_clips()
+                          if not only or only in src.name]  # fmt: skip
+        else:
+            plan[part] = [(clip, clip.plates) for clip in (wide_scenes if wide else scenes)(part)
+                          if not only or only in clip.name]  # fmt: skip
     out: list[Outcome] = []
     try:
         show(["part", "clip", "plates", "exact", "O=0", "extra", "seconds", "missed / extra"])
-        for part in parts:
-            jobs: list[tuple[Path, list[str]]] = []
-            if part == "real":
-                jobs = real_clips()
-            else:
-                for clip in (wide_scenes if wide else scenes)(part):
-                    if not only or only in clip.name:
-                        jobs.append((rendered(clip, cache), clip))
-            for src, job in jobs:
-                if only and only not in src.name:
-                    continue
-                truth = job.plates if isinstance(job, Clip) else job
-                o = run_clip(base, src, truth, part, work)
-                if wide and isinstance(job, Clip):
-                    o.still = still_reads(base, job)
-                out.append(o)
-                note = f"missed {o.missed} extra {o.extra}" if o.missed or o.extra else ""
-                if o.still is not None:
-                    still_ok = o.still_read()
-                    lost = [t for t, s, f in zip(o.truth, still_ok, o.found, strict=True)
-                            if s and not f]  # fmt: skip
-                    note += f" still {sum(still_ok)}/{len(o.truth)}"
-                    note += f" video lost {lost}" if lost else ""
-                if o.unlisted:
-                    note += f" (also read, true but not in expected.json: {o.unlisted})"
-                if o.error:
-                    note = f"FAILED: {o.error}"
-                show([part, src.name[:26], len(o.truth), o.exact, o.exact_o0, len(o.extra),
-                      f"{o.seconds:.1f}", note])  # fmt: skip
-            mine = [o for o in out if o.part == part]
-            if mine:
-                show([part, "TOTAL", sum(len(o.truth) for o in mine), sum(o.exact for o in mine),
-                      sum(o.exact_o0 for o in mine), sum(len(o.extra) for o in mine),
-                      f"{sum(o.seconds for o in mine):.1f}",
-                      f"{sum(o.error is not None for o in mine)} failed"])  # fmt: skip
-                if wide and part != "real":
-                    c = still_vs_video(mine)
-                    print(f"{part}: of {c['plates']} plates (O = 0 forgiven) the still reader "
-                          f"reads {c['still']}, the video path {c['video']}; both {c['both']}, "
-                          f"only as stills {c['still_only']}, only in video {c['video_only']}",
-                          flush=True)  # fmt: skip
+        with progress(sum(map(len, plan.values())), "bench video") as bar:
+            for part, jobs in plan.items():
+                for job, truth in jobs:
+                    bar.advance(0, note=f"{part} {job.name}")
+                    src = rendered(job, cache) if isinstance(job, Clip) else job
+                    o = run_clip(base, src, truth, part, work)
+                    if wide and isinstance(job, Clip):
+                        o.still = still_reads(base, job)
+                    out.append(o)
+                    note = f"missed {o.missed} extra {o.extra}" if o.missed or o.extra else ""
+                    if o.still is not None:
+                        still_ok = o.still_read()
+                        lost = [t for t, s, f in zip(o.truth, still_ok, o.found, strict=True)
+                                if s and not f]  # fmt: skip
+                        note += f" still {sum(still_ok)}/{len(o.truth)}"
+                        note += f" video lost {lost}" if lost else ""
+                    if o.unlisted:
+                        note += f" (also read, true but not in expected.json: {o.unlisted})"
+                    if o.error:
+                        note = f"FAILED: {o.error}"
+                    show([part, src.name[:26], len(o.truth), o.exact, o.exact_o0, len(o.extra),
+                          f"{o.seconds:.1f}", note])  # fmt: skip
+                    bar.advance()
+                mine = [o for o in out if o.part == part]
+                if mine:
+                    show([part, "TOTAL", sum(len(o.truth) for o in mine), sum(o.exact for o in mine),
+                          sum(o.exact_o0 for o in mine), sum(len(o.extra) for o in mine),
+                          f"{sum(o.seconds for o in mine):.1f}",
+                          f"{sum(o.error is not None for o in mine)} failed"])  # fmt: skip
+                    if wide and part != "real":
+                        c = still_vs_video(mine)
+                        print(f"{part}: of {c['plates']} plates (O = 0 forgiven) the still reader "
+                              f"reads {c['still']}, the video path {c['video']}; both {c['both']}, "
+                              f"only as stills {c['still_only']}, only in video {c['video_only']}",
+                              flush=True)  # fmt: skip
     finally:
         if keep is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -105,7 +105,11 @@ def demo(
     )
 
     def work() -> None:
-        report = wait_for_terminal(settings, len(clips), timeout)
+        from dashcam.cli.progress import progress
+
+        # plain=False: off a terminal, wait_for_terminal's "progress: ..." log lines do
+        with progress(len(clips), "demo", plain=False, transient=True) as bar:
+            report = wait_for_terminal(settings, len(clips), timeout, on_progress=bar.update)
         print(format_report(report))
         print()
         print(
@@ -237,12 +241,15 @@ def process(
     paths: Annotated[list[Path], typer.Argument(help="Clips or folders of clips.")],
 ) -> None:
     """Run the whole chain for these clips in this process (no Prefect server needed)."""
+    from dashcam.cli.progress import progress
     from dashcam.ops.pipeline import process_paths
 
     _logging()
     settings = get_settings()
     try:
-        outcomes = process_paths(settings, paths)
+        # plain=False: off a terminal, the "[i/n] clip" log lines are the progress already
+        with progress(None, "process", plain=False, transient=True) as bar:
+            outcomes = process_paths(settings, paths, on_progress=bar.update)
     except FileNotFoundError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -259,6 +266,7 @@ def sync(
     ] = None,
 ) -> None:
     """Copy new clips from the dashcam (Novatek Wi-Fi API) into raw/, once, in this process."""
+    from dashcam.cli.progress import progress
     from dashcam.ops.pipeline import sync_once
 
     _logging()
@@ -269,7 +277,10 @@ def sync(
         raise typer.Exit(2)
     raw = settings.volume_root("raw")
     raw.mkdir(parents=True, exist_ok=True)
-    result = sync_once(settings, address, raw)
+    # plain=False: off a terminal, the sync's own "sync: file i/n ..." log lines are the progress
+    with progress(None, "sync", unit="B", plain=False, transient=True) as bar:
+        bar.advance(0, note=f"listing the camera at {address}")
+        result = sync_once(settings, address, raw, on_progress=bar.update)
     typer.echo(result.summary)
     if not result.reachable or result.failed:
         raise typer.Exit(1)

@@ -20,6 +20,7 @@ from typing import Any, TextIO
 import cv2
 import numpy as np
 
+from dashcam.cli.progress import progress
 from tasks.plate_formats import PlateFormat, formats_for
 from tasks.plates import (
     OnnxPlateDetector,
@@ -120,14 +121,14 @@ def read_plates_cli(
     sure_confidence: float | None = None,
     regions: str | None = None,
 ) -> int:
-    """Print one JSON line per image; 0 if at least one image was read, else 1.
+    """Print one JSON line per image; 0 if at least one image was read, else 1. Progress
+    (images done of all) goes to stderr: a bar on a terminal, plain lines otherwise.
 
     ``sure_confidence``: boxes the detector scored below it are plates only when their text
     fits a plate format (see `tasks.plates.confirmed`); None keeps every box that was read.
     ``regions``: the ``plate_regions`` setting that, with a photo's GPS, picks its formats
     (default: the setting's value); explicit ``formats`` are used for every photo instead.
     """
-    stream = out or sys.stdout
     detector = detector or OnnxPlateDetector()
     reader = reader or default_reader(formats=formats if formats is not None else formats_for(None))
     if formats is not None:
@@ -137,9 +138,13 @@ def read_plates_cli(
 
         regions = get_settings().plate_regions
     read_any = False
-    for path in paths:
-        record = read_image(Path(path), detector, reader, vehicles, sure_confidence, regions)
-        read_any |= "error" not in record
-        stream.write(json.dumps(record) + "\n")
-        stream.flush()
+    with progress(len(paths), "read-plates") as bar:
+        stream = out or sys.stdout  # inside: on a terminal, lines go above the bar
+        for path in paths:
+            bar.advance(0, note=Path(path).name)
+            record = read_image(Path(path), detector, reader, vehicles, sure_confidence, regions)
+            read_any |= "error" not in record
+            stream.write(json.dumps(record) + "\n")
+            stream.flush()
+            bar.advance()
     return 0 if read_any or not paths else 1

@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# (done, total, note): how far a long piece of work is; the CLI hands its progress bar's update.
+OnProgress = Callable[[int, int | None, str], None]
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -118,24 +121,43 @@ def process_clip(settings: Settings, rel: str) -> Outcome:
         return Outcome(v.video_id, v.path, v.state, v.error)
 
 
-def process_paths(settings: Settings, paths: Iterable[Path]) -> list[Outcome]:
+def process_paths(
+    settings: Settings, paths: Iterable[Path], on_progress: OnProgress | None = None
+) -> list[Outcome]:
+    """Each clip through the chain, in order. `on_progress(done, total, note)` is told the
+    clips done of all and the one being worked on (the CLI's progress bar); the log lines stay."""
+    tell = on_progress or (lambda done, total, note: None)
     upgrade(settings.database_url)  # type: ignore[arg-type]
     for volume in ("raw", "work", "archive"):
         settings.volume_root(volume).mkdir(parents=True, exist_ok=True)  # type: ignore[arg-type]
-    rels = [into_raw(settings, p) for p in expand(paths, settings)]
+    found = expand(paths, settings)
+    rels = []
+    for p in found:
+        tell(0, len(found), f"into raw: {p.name}")
+        rels.append(into_raw(settings, p))
     outcomes = []
     for i, rel in enumerate(rels, 1):
         log.info("[%d/%d] %s", i, len(rels), rel)
+        tell(i - 1, len(rels), rel)
         outcomes.append(process_clip(settings, rel))
+    tell(len(rels), len(rels), "")
     return outcomes
 
 
-def sync_once(settings: Settings, address: str, raw: Path) -> SyncResult:
+def sync_once(
+    settings: Settings, address: str, raw: Path, on_progress: OnProgress | None = None
+) -> SyncResult:
     """One Wi-Fi sync from the camera at ADDRESS into RAW, in this process (`dashcam sync`):
-    the sync flow's own config and archived-check, without a Prefect run."""
+    the sync flow's own config and archived-check, without a Prefect run. `on_progress(bytes
+    done, bytes to fetch, file)` follows the downloads."""
     from flows.config import archive_config, sync_config
     from tasks.archive import is_archived
     from tasks.sync import sync as sync_camera
 
     archive = archive_config(settings)
-    return sync_camera(sync_config(settings, address), raw, lambda rel: is_archived(archive, rel))
+    return sync_camera(
+        sync_config(settings, address),
+        raw,
+        lambda rel: is_archived(archive, rel),
+        on_progress=on_progress,
+    )

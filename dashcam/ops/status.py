@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from sqlmodel import select
@@ -88,8 +89,14 @@ class WaitTimedOut(SystemExit):
     """
 
 
-def wait_for_terminal(settings: Settings, n_clips: int, timeout: float) -> dict:
-    """Trigger ingest until every clip is in the DB, then wait until all are archived or failed."""
+def wait_for_terminal(
+    settings: Settings,
+    n_clips: int,
+    timeout: float,
+    on_progress: Callable[[int, int, str], None] | None = None,
+) -> dict:
+    """Trigger ingest until every clip is in the DB, then wait until all are archived or failed.
+    `on_progress(done, n_clips, counts)` is told each poll (a progress bar); the log lines stay."""
     from prefect.deployments import run_deployment
 
     from dashcam.ops.stack import prefect_api
@@ -109,6 +116,8 @@ def wait_for_terminal(settings: Settings, n_clips: int, timeout: float) -> dict:
             logging.info("progress: %s", line or "waiting for ingest")
             last = line
         done = sum(report["counts"].get(s, 0) for s in ("archived", "failed"))
+        if on_progress is not None:
+            on_progress(done, n_clips, line or "waiting for ingest")
         if known >= n_clips and done == known:
             return report
         time.sleep(2)

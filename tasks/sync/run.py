@@ -61,16 +61,39 @@ def _ordered(files: list[CameraFile], priority: str) -> list[CameraFile]:
     return out
 
 
+# on_progress(bytes done, bytes to fetch, "file i/n NAME"): told of every chunk received and of
+# every file begun, for a caller's progress bar (the CLI's); the log lines below stay regardless.
+OnProgress = Callable[[int, int, str], None]
+
+
 class _Progress:
-    def __init__(self, total_files: int, total_bytes: int, every: float) -> None:
+    def __init__(
+        self,
+        total_files: int,
+        total_bytes: int,
+        every: float,
+        on_progress: OnProgress | None = None,
+    ) -> None:
         self.total_files, self.total_bytes, self.every = total_files, total_bytes, every
         self.start = self.last = time.monotonic()
         self.done = 0
         self.index = 0
         self.name = ""
+        self.on_progress = on_progress
+
+    def begin(self, index: int, name: str) -> None:
+        self.index, self.name = index, name
+        self.tell()
+
+    def tell(self) -> None:
+        if self.on_progress is not None:
+            self.on_progress(
+                self.done, self.total_bytes, f"file {self.index}/{self.total_files} {self.name}"
+            )
 
     def add(self, n: int) -> None:
         self.done += n
+        self.tell()
         now = time.monotonic()
         if now - self.last >= self.every:
             self.last = now
@@ -93,6 +116,7 @@ class _Run:
     raw_root: Path
     is_archived: Callable[[str], bool]
     start: float
+    on_progress: OnProgress | None = None
     downloaded: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
@@ -137,7 +161,9 @@ class _Run:
                 continue
             group = group_folder(f.time, cfg.grouping)
             todo.append((f, f"{group}/{name}" if group else name))
-        progress = _Progress(len(todo), sum(f.size or 0 for f, _ in todo), cfg.log_every)
+        progress = _Progress(
+            len(todo), sum(f.size or 0 for f, _ in todo), cfg.log_every, self.on_progress
+        )
         if todo:
             log.info(
                 "sync: %d new file(s) on the camera, %.1f MB", len(todo), progress.total_bytes / 1e6
@@ -146,7 +172,7 @@ class _Run:
             if self.stopped:
                 self.pending.append(f.name)
                 continue
-            progress.index, progress.name = i, f.name
+            progress.begin(i, f.name)
             try:
                 self.fetch(f, rel, ledger, progress)
             except FileFailed as exc:
@@ -235,10 +261,14 @@ class _Run:
 
 
 def sync(
-    config: SyncConfig, raw_root: Path, is_archived: Callable[[str], bool] = lambda _: False
+    config: SyncConfig,
+    raw_root: Path,
+    is_archived: Callable[[str], bool] = lambda _: False,
+    on_progress: OnProgress | None = None,
 ) -> SyncResult:
     """Bring `raw_root` up to date with the camera at `config.address`; never raises for camera
-    trouble (the result says what happened). `is_archived(rel_path)` gates retention deletes."""
+    trouble (the result says what happened). `is_archived(rel_path)` gates retention deletes.
+    `on_progress(bytes done, bytes to fetch, note)` follows the downloads (see OnProgress)."""
     start = time.monotonic()
     raw_root = Path(raw_root)
     if not raw_root.is_dir():
@@ -263,4 +293,4 @@ def sync(
             why = f"another sync is running in {raw_root} ({STATE_DIR}/{LOCK_NAME} is locked)"
             log.info("sync: %s", why)
             return SyncResult(reachable=True, seconds=time.monotonic() - start, stopped=why)
-        return _Run(config, raw_root, is_archived, start).run(files)
+        return _Run(config, raw_root, is_archived, start, on_progress=on_progress).run(files)
