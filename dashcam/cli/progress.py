@@ -20,7 +20,6 @@ when something changed, plus a final line if any came before: short work stays s
 
 from __future__ import annotations
 
-import io
 import logging
 import sys
 import time
@@ -140,44 +139,6 @@ class _Plain(Progress):
             self._print(self.line(final=not failed) + (" (stopped)" if failed else ""))
 
 
-class _Above(io.TextIOBase):
-    """A text stream printed above the live bar, line by line, left to the terminal to wrap."""
-
-    def __init__(self, console: Any, file: TextIO) -> None:
-        self._console, self._file, self._partial = console, file, ""
-
-    def write(self, text: str) -> int:
-        from rich.text import Text
-
-        if not isinstance(text, str):
-            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
-        self._partial += text
-        if "\n" in self._partial:
-            whole, _, self._partial = self._partial.rpartition("\n")
-            self._console.print(Text.from_ansi(whole), soft_wrap=True)
-        return len(text)
-
-    def close_partial(self) -> None:
-        from rich.text import Text
-
-        if self._partial:
-            self._console.print(Text.from_ansi(self._partial), soft_wrap=True)
-            self._partial = ""
-
-    def isatty(self) -> bool:
-        return self._file.isatty()
-
-    def fileno(self) -> int:
-        return self._file.fileno()
-
-    @property
-    def encoding(self) -> str:  # type: ignore[override]
-        return getattr(self._file, "encoding", None) or "utf-8"
-
-    def writable(self) -> bool:
-        return True
-
-
 def _stream_handlers() -> list[logging.StreamHandler]:
     loggers = [logging.getLogger()] + [
         lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)
@@ -236,13 +197,17 @@ class _Bar(Progress):
         self.handlers: list[tuple[logging.StreamHandler, Any]] = []
 
     def begin(self) -> None:
+        # rich's own FileProxy prints what is written above the live bar; rich's
+        # redirect_stdout would also take a stdout piped elsewhere, which carries the results.
+        from rich.file_proxy import FileProxy
+
         self.rich.start()
         old = {"stderr": sys.stderr, "stdout": sys.stdout}
         for name, stream in old.items():
             if name == "stdout" and not _isatty(stream):
                 continue  # stdout to a file or pipe stays exactly as it is
             self.swapped.append((sys, name, stream))
-            setattr(sys, name, _Above(self.console, stream))
+            setattr(sys, name, FileProxy(self.console, stream))
         for h in _stream_handlers():
             for name, stream in old.items():
                 if h.stream is stream and getattr(sys, name) is not stream:
@@ -261,9 +226,7 @@ class _Bar(Progress):
     def _close(self, failed: bool) -> None:
         try:
             for _, name, _ in self.swapped:
-                proxy = getattr(sys, name)
-                if isinstance(proxy, _Above):
-                    proxy.close_partial()
+                getattr(sys, name).flush()  # a last line without its newline
             if not failed:
                 self.note = ""  # done: no item is being worked on
             self._show()
