@@ -16,15 +16,12 @@ def fsync_dir(path: Path) -> None:
     """Make a rename or a new entry in `path` durable. Some filesystems (SMB, Windows) cannot
     open or fsync a folder; there the rename is as durable as the filesystem makes it."""
     with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_file(path)
 
 
 def fsync_file(path: Path) -> None:
-    """Flush a closed file's data to disk (raises OSError where the disk refuses)."""
+    """Flush what was written to a closed file (or a folder's entries) to disk; OSError where
+    the disk refuses."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
