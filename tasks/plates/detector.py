@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from tasks import yolo
+from tasks.onnx_options import session_options
 from tasks.plates.base import Detection, PlateDetector, to_bgr
 from tasks.plates.onnx_model import MASK_COEFFS, MAX_STRIDE, BoxesOnlyModel, default_cache_dir
 
@@ -64,14 +65,7 @@ class OnnxPlateDetector(PlateDetector):
         path = Path(model_path) if model_path is not None else default_detector_model_path()
         if not path.is_file():
             raise FileNotFoundError(f"plate detector model not found: {path}")
-        options = ort.SessionOptions()
-        # Several detectors/readers share small hosts: don't let one session grab every core.
-        options.intra_op_num_threads = intra_op_num_threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3  # errors only: keep worker logs readable
-        # Heavy runs ffmpeg (decode + archival encode) beside the detector: idle ORT threads
-        # spinning for work burned ~3 CPU-s per 10 s clip that ffmpeg needed (measured).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options = session_options(intra_op_num_threads)
         self._ort, self._options = ort, options
         self._providers = list(providers) if providers else ["CPUExecutionProvider"]
         self._model = BoxesOnlyModel.load(path)  # None: not editable, run the file as it is

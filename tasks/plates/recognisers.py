@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from tasks.onnx_options import session_options
 from tasks.plate_formats import PlateFormat
 from tasks.plates.base import PlateReader, PlateText, to_bgr
 
@@ -104,13 +105,7 @@ def load_recogniser(
         raise ValueError(f"unknown OCR recogniser {name!r}; known: {sorted(RECOGNISERS)}")
     package, model_rel, dict_rel = RECOGNISERS[name]
     path = package_file(package, model_rel)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = intra_op_num_threads
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    # Two recognisers take turns: an idle one spinning its threads slows the other (measured
-    # 2x on this 2-core machine), and ffmpeg needs the cores in heavy.
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options = session_options(intra_op_num_threads)
     session = ort.InferenceSession(
         str(path), sess_options=options, providers=list(providers or ["CPUExecutionProvider"])
     )
