@@ -10,6 +10,7 @@ from pathlib import Path
 from dashcam.cli.progress import progress
 from dashcam.ops.stack import all_flow_runs
 from dashcam.settings import Settings
+from flows.config import volumes
 from flows.lifecycle import VIDEO_CHAIN
 
 CHAIN = list(VIDEO_CHAIN)  # one video's flows, in order (flows/lifecycle.py)
@@ -67,7 +68,7 @@ def handoff(base: Settings, clips: int) -> None:
                 {k: v for k, v in settings.child_env().items() if k.startswith("PREFECT_")}
             )
             stack.up()
-            raw = settings.volume_root("raw") / "bench"
+            raw = volumes(settings).volume_root("raw") / "bench"
             for i in range(clips):
                 render_plate_clip(
                     raw / f"bench_{i:02d}.mp4",

@@ -65,7 +65,7 @@ def heavy(base: Settings, video: Path) -> None:
     import shutil
     import subprocess
 
-    from flows.config import heavy_config
+    from flows.config import heavy_config, volumes
     from tasks import bundle
     from tasks.heavy import models_for, run_heavy
     from tasks.media import iter_frames, probe
@@ -93,7 +93,7 @@ def heavy(base: Settings, video: Path) -> None:
             t0 = time.perf_counter()
             result = run_heavy(heavy_config(settings), "bench", video.name)
             heavy_s = time.perf_counter() - t0
-            det = json.loads((settings.volume_root("work") / "bench" / bundle.DETECTIONS).read_text())
+            det = json.loads((volumes(settings).volume_root("work") / "bench" / bundle.DETECTIONS).read_text())
         heavy_texts = {p["text"] for p in det["plates"]}
 
         # Naive baseline: every frame through the detector and the reader, no sampling, no grouping.

@@ -31,6 +31,7 @@ from benches.handoff import CHAIN, percentile
 from dashcam.cli.progress import progress
 from dashcam.ops.stack import all_flow_runs
 from dashcam.settings import DEVICES, Settings
+from flows.config import volumes
 from harness.pgserver import PgServer, PostgresMissing
 
 
@@ -176,7 +177,7 @@ def run_round(
                 stack.workers[f"workhorse-{name}"] = stack._spawn(
                     f"worker-workhorse-{name}", args, env
                 )
-            raw = settings.volume_root("raw") / "batch"
+            raw = volumes(settings).volume_root("raw") / "batch"
             raw.mkdir(parents=True)
             for clip in clips:
                 shutil.copy2(clip, raw / clip.name)

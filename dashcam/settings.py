@@ -220,6 +220,15 @@ class Settings(BaseSettings):
         None, description='Delete synced clips this old once archived, e.g. "30d".'
     )
     sync_max_disk_percent: float | None = Field(90.0, gt=0, le=100)
+    sync_max_disk_bytes: str | None = Field(
+        None, description='Stop downloading once raw\'s filesystem holds this much, e.g. "500G".'
+    )
+    sync_connect_timeout_s: float = Field(
+        0.8, gt=0, description="Seconds to wait for the camera to accept a connection."
+    )
+    sync_read_timeout_s: float = Field(
+        20.0, gt=0, description="Seconds a download may stay silent before it is retried."
+    )
 
     # --- test hook ---
     fault_hold_dir: Path | None = Field(
@@ -299,22 +308,6 @@ class Settings(BaseSettings):
         return self
 
     # --- helpers ---
-    def volume_root(self, volume: Volume) -> Path:
-        root = {"raw": self.raw_root, "work": self.work_root, "archive": self.archive_root}[volume]
-        assert root is not None
-        return root
-
-    def resolve(self, volume: Volume, rel: str | Path) -> Path:
-        """Map a volume-relative location to this device's absolute path, refusing escapes."""
-        root = self.volume_root(volume)
-        p = (root / rel).resolve()
-        if p != root and root not in p.parents:
-            raise ValueError(f"{rel!s} is outside the {volume} volume ({root})")
-        return p
-
-    def relative(self, volume: Volume, path: Path) -> str:
-        return path.resolve().relative_to(self.volume_root(volume)).as_posix()
-
     @property
     def pools(self) -> dict[str, str]:
         return {

@@ -87,5 +87,8 @@ def sync_config(settings: Settings, address: str) -> SyncConfig:
         grouping=settings.sync_grouping,
         keep=settings.sync_keep,
         max_disk_percent=settings.sync_max_disk_percent,
+        max_disk_bytes=settings.sync_max_disk_bytes,
+        connect_timeout=settings.sync_connect_timeout_s,
+        read_timeout=settings.sync_read_timeout_s,
         extensions=settings.video_extensions,
     )

@@ -12,7 +12,7 @@ from prefect.client.schemas.objects import StateType
 from dashcam.settings import get_settings
 from flows import _artifacts
 from flows._handoff import handoff, publish
-from flows.config import heavy_config
+from flows.config import heavy_config, volumes
 from tasks.heavy import run_heavy
 
 
@@ -79,7 +79,7 @@ def heavy(video_id: str, raw_path: str) -> dict:
         stand_down(str(exc))
     # The bundle is complete on `work` (success or a recorded failure): hand over to the main server.
     publish(*handoff("finalize", video_id))
-    heavy_artifact(settings.resolve("work", video_id), video_id, raw_path)
+    heavy_artifact(volumes(settings).resolve("work", video_id), video_id, raw_path)
     return {"status": result.status, "plates": result.plates, "sightings": result.sightings}
 
 

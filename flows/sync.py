@@ -7,7 +7,7 @@ case: the run completes at once and quietly. Ingest picks the clips up like any 
 from prefect import flow, get_run_logger
 
 from dashcam.settings import get_settings
-from flows.config import archive_config, sync_config
+from flows.config import archive_config, sync_config, volumes
 from tasks.archive import is_archived
 from tasks.sync import sync as sync_camera
 
@@ -22,7 +22,7 @@ def sync(address: str | None = None) -> dict:
     if not address:
         logger.debug("sync: no camera address set (DASHCAM_CAMERA_ADDRESS)")
         return {"enabled": False}
-    raw = settings.volume_root("raw")
+    raw = volumes(settings).volume_root("raw")
     archive = archive_config(settings)
     result = sync_camera(sync_config(settings, address), raw, lambda rel: is_archived(archive, rel))
     if result.reachable:

@@ -36,6 +36,10 @@ class Volumes:
             raise ValueError(f"{rel!s} is outside the {volume} volume ({root})")
         return p
 
+    def relative(self, volume: Volume, path: Path) -> str:
+        """The volume-relative location of `path` (what the DB and the handoffs carry)."""
+        return path.resolve().relative_to(self.volume_root(volume)).as_posix()
+
 
 def fault_pause(hold_dir: Path | None, stage: str, video_id: str) -> None:
     """The crash tests' barrier, keyed by video: a known point in the middle of a stage to kill

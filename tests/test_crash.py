@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import func, select
 
+from flows.config import volumes
 from models.db import session_scope
 from models.tables import Plate, Sighting, Video
 from tasks.ingest import make_video_id
@@ -90,7 +91,7 @@ def release(stack, stage: str, clip: Clip) -> None:
 
 
 def drop(stack, clip: Clip) -> None:
-    dest = stack.settings.volume_root("raw") / clip.rel
+    dest = volumes(stack.settings).volume_root("raw") / clip.rel
     dest.parent.mkdir(parents=True)
     shutil.move(clip.rendered, dest)  # appears whole, as a copy tool leaves it
     ingest_now(stack.settings, [clip.rel])
@@ -128,7 +129,7 @@ def assert_archived_once(stack, video_id: str) -> None:
         ).all()
         assert dup == [], "no duplicate sightings"
         assert len({p.plate_id for p in plates}) == len(plates)
-    assert (s.volume_root("archive") / video_id / "video_lowres.mp4").is_file()
+    assert (volumes(s).volume_root("archive") / video_id / "video_lowres.mp4").is_file()
 
 
 def test_workhorse_and_main_server_lose_power_in_one_heartbeat_window(stack, tmp_path: Path) -> None:
@@ -144,7 +145,7 @@ def test_workhorse_and_main_server_lose_power_in_one_heartbeat_window(stack, tmp
     wait_reached(stack, "heavy", in_heavy, 300)  # frames read, bundle not written
     power_loss(stack, "workhorse")
     power_loss(stack, "main-server")
-    assert not (stack.settings.volume_root("work") / in_heavy.video_id / "manifest.json").exists()
+    assert not (volumes(stack.settings).volume_root("work") / in_heavy.video_id / "manifest.json").exists()
     release(stack, "heavy", in_heavy)
     release(stack, "finalize", in_finalize)
     stack.start_worker("workhorse")  # the devices come back

@@ -17,6 +17,7 @@ from dashcam.ops.commands import worker_args
 from dashcam.ops.device import scrub
 from dashcam.ops.doctor import gpu_check, onnx_check, run_checks
 from dashcam.settings import Settings
+from flows.config import volumes
 from models.db import redact_url
 from tests.conftest import free_port, prefect_client, wait_for
 
@@ -139,7 +140,7 @@ def test_doctor_passes_on_the_main_server_that_dashcam_server_set_up(
     server: Settings, tmp_path: Path
 ) -> None:
     for volume in ("raw", "work", "archive"):
-        server.volume_root(volume).mkdir(parents=True, exist_ok=True)
+        volumes(server).volume_root(volume).mkdir(parents=True, exist_ok=True)
     env = device_env(
         {}, data_dir=server.data_dir, prefect_api_url=server.prefect_api_url, prefect_api_auth=AUTH
     )

@@ -14,6 +14,7 @@ import pytest
 from sqlmodel import select
 
 from dashcam.ops.status import status_report
+from flows.config import volumes
 from flows.lifecycle import VIDEO_CHAIN
 from models.db import session_scope
 from models.tables import Plate, Sighting, Video
@@ -106,7 +107,7 @@ def test_clips_reach_archived(stack, alert_receiver, tmp_path: Path) -> None:
     s = stack.settings
     with session_scope(s.database_url) as session:  # the household watches one of the plates
         add_entry(session, "KA12BCD", "neighbour's van")
-    raw = s.volume_root("raw")
+    raw = volumes(s).volume_root("raw")
     texts = {"2024_0601_083000_00001F.MP4": "KA12BCD", "2024_0601_083100_00002F.MP4": "MH04XY9"}
     (raw / "trip-synth").mkdir(parents=True)
     for i, (name, text) in enumerate(texts.items()):
@@ -124,7 +125,7 @@ def test_clips_reach_archived(stack, alert_receiver, tmp_path: Path) -> None:
     for v in [*synth.values(), *reals.values()]:
         assert v["state"] == "archived", v
 
-    archive = s.volume_root("archive")
+    archive = volumes(s).volume_root("archive")
     with session_scope(s.database_url) as session:
         for name, text in texts.items():
             v = session.exec(select(Video).where(Video.path == f"trip-synth/{name}")).one()
@@ -136,7 +137,7 @@ def test_clips_reach_archived(stack, alert_receiver, tmp_path: Path) -> None:
             for p in plates:
                 assert (archive / p.best_crop).is_file() and (archive / p.best_crop).stat().st_size > 0
             assert session.exec(select(Sighting).where(Sighting.video_id == v.video_id)).first() is not None
-            work = s.volume_root("work") / v.video_id
+            work = volumes(s).volume_root("work") / v.video_id
             wait_for(lambda w=work: not w.exists(), 120, "cleanup to remove the intermediates")
         for src in real:
             v = session.exec(select(Video).where(Video.path == f"trip-real/{src.name}")).one()
@@ -179,7 +180,7 @@ def _sha(p: Path) -> str:
 
 def test_bad_input_fails_cleanly_and_good_clips_still_pass(stack, tmp_path: Path) -> None:
     s = stack.settings
-    bad = s.volume_root("raw") / "trip-bad"
+    bad = volumes(s).volume_root("raw") / "trip-bad"
     bad.mkdir(parents=True)
     (bad / "empty.mp4").write_bytes(b"")
     shutil.copyfile(shared("videos/garmin_mini2/sample-invalid.mp4"), bad / "sample-invalid.mp4")

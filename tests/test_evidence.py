@@ -43,7 +43,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         [FFMPEG, "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc=size={W}x{H}:rate=10:duration=60",
          "-f", "lavfi", "-i", "sine=frequency=440:duration=60", "-c:v", "libx264", "-g", "10",
          "-pix_fmt", "yuv420p", "-c:a", "aac", "-movflags", "+faststart",
-         str(settings.resolve("archive", f"{keyed}/video_lowres.mp4"))],
+         str(volumes(settings).resolve("archive", f"{keyed}/video_lowres.mp4"))],
         check=True, capture_output=True, timeout=120,
     )
     return {**info, "settings": settings, "keyed": keyed, "root": root}
@@ -101,7 +101,7 @@ def test_clip_plays_starts_within_a_second_and_the_report_matches_the_db(
     assert c["end_s"] == pytest.approx(s.frame_s + evidence.AFTER_S)
     # (a copy may keep a few frames past the end that the last ones need to decode)
     assert _plays(clip) == pytest.approx(c["end_s"] - c["start_s"], abs=0.5)
-    source = settings.resolve("archive", f"{video_id}/video_lowres.mp4")
+    source = volumes(settings).resolve("archive", f"{video_id}/video_lowres.mp4")
     _starts_at(clip, source, c["start_s"])
     assert c["sighting_at_s"] == pytest.approx(s.frame_s - c["start_s"], abs=1e-3)
     if case == "stream copy":  # the audio came along, untouched
@@ -136,7 +136,7 @@ def test_clip_plays_starts_within_a_second_and_the_report_matches_the_db(
     # The files beside it: the archive's crop, the trip's GPX, checksums that hold.
     crop = session.exec(select(Frame).where(Frame.plate_id == plate.plate_id, Frame.kind == "best_crop")).first()
     assert crop is not None
-    assert ev.files["best_crop.jpg"].read_bytes() == settings.resolve("archive", crop.path).read_bytes()
+    assert ev.files["best_crop.jpg"].read_bytes() == volumes(settings).resolve("archive", crop.path).read_bytes()
     import gpxpy
 
     gpx = gpxpy.parse(ev.files["trip.gpx"].read_text())

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from dashcam.settings import Settings
-from flows.config import heavy_config
+from flows.config import heavy_config, volumes
 from tasks.gating import Gate, GateConfig, frame_stats, scene_change
 from tasks.media import iter_frames, probe
 from tasks.synthetic import render_plate_frames
@@ -135,7 +135,7 @@ def test_heavy_counts_skipped_frames(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data", raw_root=raw)
     res = run_heavy(heavy_config(settings), "still", "still.mp4")
     assert res.status == "ok" and res.plates == 1
-    det = json.loads((settings.volume_root("work") / "still" / "detections.json").read_text())
+    det = json.loads((volumes(settings).volume_root("work") / "still" / "detections.json").read_text())
     t = det["timings"]
     assert t["frames"] == 24 and t["frames_detected"] + sum(t["frames_skipped"].values()) == 24
     assert t["frames_skipped"].get("static", 0) >= 20, t

@@ -15,7 +15,7 @@ from sqlmodel import select
 from dashcam.ops.pipeline import process_paths
 from dashcam.ops.status import status_report
 from dashcam.settings import Settings
-from flows.config import archive_config, finalize_config, heavy_config, ingest_config
+from flows.config import archive_config, finalize_config, heavy_config, ingest_config, volumes
 from models.db import DatabaseError, check_current, session_scope, upgrade
 from models.tables import Frame, Plate, SeenFile, Sighting, State, Trip, Video
 from tasks import bundle
@@ -35,9 +35,9 @@ def plate_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_settings_resolve_refuses_escape(settings: Settings) -> None:
-    assert settings.resolve("raw", "trip/a.mp4") == settings.raw_root / "trip" / "a.mp4"
+    assert volumes(settings).resolve("raw", "trip/a.mp4") == settings.raw_root / "trip" / "a.mp4"
     with pytest.raises(ValueError, match="outside the raw volume"):
-        settings.resolve("raw", "../../etc/passwd")
+        volumes(settings).resolve("raw", "../../etc/passwd")
 
 
 def test_migrations_and_wal(settings: Settings) -> None:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from dashcam.settings import Settings
-from flows.config import heavy_config
+from flows.config import heavy_config, volumes
 from tasks.grouping import Observation, Read, crop_quality, merge_tracks, vote
 from tasks.synthetic import render_plate_clip, render_plate_image
 from tasks.tracking import PlateTracker, look
@@ -248,7 +248,7 @@ def test_heavy_reads_tracks_not_boxes(gap_clip: Path, tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data", raw_root=gap_clip.parent)
     res = run_heavy(heavy_config(settings), "gap", gap_clip.name)
     assert res.status == "ok" and res.plates == 1
-    det = json.loads((settings.volume_root("work") / "gap" / "detections.json").read_text())
+    det = json.loads((volumes(settings).volume_root("work") / "gap" / "detections.json").read_text())
     t = det["timings"]
     assert t["tracks"] == 2 and t["frames_skipped"].get("dark", 0) >= 5  # black frames skip
     boxes = len(det["sightings"])

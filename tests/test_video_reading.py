@@ -15,7 +15,7 @@ import pytest
 
 from benches.compose import DATA, Clip, View, car_photos, render, scenes
 from dashcam.settings import Settings
-from flows.config import finalize_config, heavy_config, ingest_config
+from flows.config import finalize_config, heavy_config, ingest_config, volumes
 
 
 @pytest.mark.slow
@@ -32,7 +32,7 @@ def test_plates_passed_one_after_another_are_each_read(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data", raw_root=src.parent)
     res = run_heavy(heavy_config(settings), "row", src.name)
     assert res.status == "ok", res.error
-    det = json.loads((settings.volume_root("work") / "row" / "detections.json").read_text())
+    det = json.loads((volumes(settings).volume_root("work") / "row" / "detections.json").read_text())
     read = sorted(p["text"] for p in det["plates"])
     assert read == sorted(clip.plates), det["timings"]
     assert det["timings"]["tracks"] >= 4
@@ -159,7 +159,7 @@ def test_the_clip_gps_picks_the_plate_formats(tmp_path: Path) -> None:
     for name, expected in (("20260801_120000_NF.mp4", "us-ca"), ("20260801_120500_NF.mp4", None)):
         video_id = ids[name]
         assert run_heavy(heavy_config(settings), video_id, name).status == "ok"
-        det = json.loads((settings.volume_root("work") / video_id / "detections.json").read_text())
+        det = json.loads((volumes(settings).volume_root("work") / video_id / "detections.json").read_text())
         assert [p["region"] for p in det["plates"]] == [expected], name
         assert [p["text"] for p in det["plates"]] == ["KA12BCD"]
         manifest, det = load_bundle(finalize_config(settings), video_id)

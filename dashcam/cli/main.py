@@ -93,14 +93,15 @@ def demo(
     from dashcam.ops.samples import demo_gps, make_samples
     from dashcam.ops.stack import Stack
     from dashcam.ops.status import format_plates, format_report, plates_report, wait_for_terminal
+    from flows.config import volumes
 
     _logging()
     settings = get_settings()
     stack = Stack(settings)
-    clips = make_samples(settings.volume_root("raw"))
+    clips = make_samples(volumes(settings).volume_root("raw"))
     logging.info(
         "sample footage: %s (GPS of the rendered clips: %s)",
-        ", ".join(settings.relative("raw", c) for c in clips),
+        ", ".join(volumes(settings).relative("raw", c) for c in clips),
         demo_gps()[1],
     )
 
@@ -268,6 +269,7 @@ def sync(
     """Copy new clips from the dashcam (Novatek Wi-Fi API) into raw/, once, in this process."""
     from dashcam.cli.progress import progress
     from dashcam.ops.pipeline import sync_once
+    from flows.config import volumes
 
     _logging()
     settings = get_settings()
@@ -275,7 +277,7 @@ def sync(
     if not address:
         typer.echo("error: give --address HOST[:PORT] or set DASHCAM_CAMERA_ADDRESS", err=True)
         raise typer.Exit(2)
-    raw = settings.volume_root("raw")
+    raw = volumes(settings).volume_root("raw")
     raw.mkdir(parents=True, exist_ok=True)
     # plain=False: off a terminal, the sync's own "sync: file i/n ..." log lines are the progress
     with progress(None, "sync", unit="B", plain=False, transient=True) as bar:

@@ -26,6 +26,7 @@ from dashcam.ops.device import (
     scrub,
 )
 from dashcam.settings import DEVICES, VOLUMES, Settings, Volume
+from flows.config import volumes
 from models.db import redact_url
 
 Status = Literal["pass", "warn", "fail"]
@@ -104,7 +105,7 @@ def _credential_check(settings: Settings, server_version: str | None) -> Check:
 
 
 def volume_check(settings: Settings, volume: Volume, access: Access) -> Check:
-    root = settings.volume_root(volume)
+    root = volumes(settings).volume_root(volume)
     name = f"volume {volume} ({access})"
     var = f"DASHCAM_{volume.upper()}_ROOT"
     if not root.exists():
@@ -170,8 +171,8 @@ def volume_checks(settings: Settings, device: str | None) -> list[Check]:
         return out
     # Without a device: the strictest need of any device, never fatal.
     need: dict[Volume, Access] = {v: "read" for v in VOLUMES}
-    for volumes in DEVICE_VOLUMES.values():
-        for v, a in volumes.items():
+    for mounts in DEVICE_VOLUMES.values():
+        for v, a in mounts.items():
             if a == "write":
                 need[v] = "write"
     return [_soften(volume_check(settings, v, a)) for v, a in need.items()]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import select
 
 from dashcam.settings import Settings
-from flows.config import archive_config, finalize_config, heavy_config, ingest_config
+from flows.config import archive_config, finalize_config, heavy_config, ingest_config, volumes
 from flows.lifecycle import NEEDED_IN, VIDEO_CHAIN
 from models.db import session_scope, upgrade
 from models.tables import State, Video
@@ -65,17 +65,17 @@ def expand(paths: Iterable[Path], settings: Settings) -> list[Path]:
 
 def into_raw(settings: Settings, src: Path) -> str:
     """A clip outside the raw volume is copied to raw/<its folder name>/ (raw is the system of record)."""
-    raw = settings.volume_root("raw")
+    raw = volumes(settings).volume_root("raw")
     if raw in src.parents:
-        return settings.relative("raw", src)
+        return volumes(settings).relative("raw", src)
     dst = raw / (src.parent.name or "imported") / src.name
     if not (dst.exists() and dst.stat().st_size == src.stat().st_size):
         dst.parent.mkdir(parents=True, exist_ok=True)
         tmp = dst.with_name(f".{dst.name}.part")
         shutil.copyfile(src, tmp)
         tmp.replace(dst)
-        log.info("copied %s into raw/%s", src, settings.relative("raw", dst))
-    return settings.relative("raw", dst)
+        log.info("copied %s into raw/%s", src, volumes(settings).relative("raw", dst))
+    return volumes(settings).relative("raw", dst)
 
 
 def process_clip(settings: Settings, rel: str) -> Outcome:
@@ -85,7 +85,7 @@ def process_clip(settings: Settings, rel: str) -> Outcome:
     assert url is not None
     with session_scope(url) as session:
         found = session.exec(select(Video).where(Video.path == rel)).first()
-        size = settings.resolve("raw", rel).stat().st_size
+        size = volumes(settings).resolve("raw", rel).stat().st_size
         video = refresh_if_replaced(session, found, size) or record_video(ingest_config(settings), session, rel)
         vid = video.video_id
 
@@ -129,7 +129,7 @@ def process_paths(
     tell = on_progress or (lambda done, total, note: None)
     upgrade(settings.database_url)  # type: ignore[arg-type]
     for volume in ("raw", "work", "archive"):
-        settings.volume_root(volume).mkdir(parents=True, exist_ok=True)  # type: ignore[arg-type]
+        volumes(settings).volume_root(volume).mkdir(parents=True, exist_ok=True)  # type: ignore[arg-type]
     found = expand(paths, settings)
     rels = []
     for p in found:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from dashcam.ops.commands import prefect_bin, server_args, worker_args, worker_env
 from dashcam.settings import DEVICES, Settings
+from flows.config import volumes
 
 log = logging.getLogger(__name__)
 
@@ -251,7 +252,7 @@ class Stack:
         if problem := startup_problem(self.settings):  # before anything starts, not at the end
             raise StackError(problem)
         for volume in ("raw", "work", "archive"):
-            self.settings.volume_root(volume).mkdir(parents=True, exist_ok=True)  # type: ignore[arg-type]
+            volumes(self.settings).volume_root(volume).mkdir(parents=True, exist_ok=True)  # type: ignore[arg-type]
         self.check_pools_match_yaml()
         upgrade(self.settings.database_url)  # type: ignore[arg-type]
         os.environ.update(

@@ -90,11 +90,11 @@ def over_limit(config: SyncConfig, raw_root: Path, need: int) -> str | None:
     if pct is not None and total and after > total * pct / 100:
         return (
             f"disk limit: the raw filesystem would be {after / total:.1%} full "
-            f"(limit {pct:g}%); free space or raise max_disk_percent"
+            f"(limit {pct:g}%); free space or raise DASHCAM_SYNC_MAX_DISK_PERCENT"
         )
     if isinstance(cap, int) and after > cap:
         return (
             f"disk limit: the raw filesystem would use {after / 1e9:.2f} GB "
-            f"(limit {cap / 1e9:.2f} GB); free space or raise max_disk_bytes"
+            f"(limit {cap / 1e9:.2f} GB); free space or raise DASHCAM_SYNC_MAX_DISK_BYTES"
         )
     return None
