@@ -229,12 +229,19 @@ def _cell(page: Any, table: Any, row: int, column: int) -> None:
     import numpy as np
 
     table.scroll_into_view_if_needed()
-    img = cv2.imdecode(np.frombuffer(table.screenshot(), np.uint8), cv2.IMREAD_GRAYSCALE)
-    head = img[3:32].astype(int)  # the header row, 35 px high
-    background = np.median(head)
-    edges = [x for x in range(2, img.shape[1] - 2)
-             if (np.abs(head[:, x] - head[0, x]) < 3).all() and head[0, x] < background - 5]
-    bounds = [0, *edges, img.shape[1]]
+    # The canvas may not have painted its header yet when the element appears: read it again
+    # until the column edges show (a fixed sleep was flaky on a loaded machine).
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while True:
+        img = cv2.imdecode(np.frombuffer(table.screenshot(), np.uint8), cv2.IMREAD_GRAYSCALE)
+        head = img[3:32].astype(int)  # the header row, 35 px high
+        background = np.median(head)
+        edges = [x for x in range(2, img.shape[1] - 2)
+                 if (np.abs(head[:, x] - head[0, x]) < 3).all() and head[0, x] < background - 5]
+        bounds = [0, *edges, img.shape[1]]
+        if len(bounds) > column + 1 or time.monotonic() > deadline:
+            break
+        page.wait_for_timeout(200)
     assert len(bounds) > column + 1, f"found the edges {edges} of fewer than {column + 1} columns"
     box = table.bounding_box()
     page.mouse.click(box["x"] + (bounds[column] + bounds[column + 1]) / 2,
