@@ -51,6 +51,7 @@ DIGIT_TO_LETTERS: dict[str, tuple[str, ...]] = {
 
 _TOKEN = re.compile(r"([LDA])(?:\{(\d+)(?:,(\d+))?\})?|(\?)")
 SEAL = "?"  # in a layout: one character read from a sticker or seal, dropped from the text
+ROUND_SEALS = "0O8BQDCGU369"  # what a round seal or sticker reads as
 _MAX_LAYOUTS = 512  # guards against a pattern like "A{1,8}A{1,8}A{1,8}" exploding
 
 
@@ -75,6 +76,10 @@ class PlateFormat:
     # True for a region's free-form plates that may be short (US vanity plates: `UNI`, DC's
     # `2368`): a short read that fits it is a plate where the region is known.
     short_vanity: bool = False
+    # The characters a seal place (``?``) may read as; "" for any. German seals and the Czech
+    # sticker are round: a W or an M read there is a letter of the plate, not a seal
+    # (WOB-VWMK4 was stored as OBVMK4, its W's dropped as seals).
+    seals: str = ""
     layouts: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -127,8 +132,8 @@ FORMATS_BY_REGION: dict[str, tuple[PlateFormat, ...]] = {
         PlateFormat("nl-sidecode", "LL DDD L", band_letters=2),
         PlateFormat("pl", "LL DDDDD", band_letters=2),
         PlateFormat("pl-3", "LLL DDDD", band_letters=2),
-        PlateFormat("cz", "DLA ? DDDD", band_letters=2),  # inspection sticker mid-plate
-        PlateFormat("de", "L{1,3} ? L{1,2} D{1,4}", band_letters=1),  # registration seals
+        PlateFormat("cz", "DLA ? DDDD", band_letters=2, seals=ROUND_SEALS),  # mid-plate sticker
+        PlateFormat("de", "L{1,3} ? L{1,2} D{1,4}", band_letters=1, seals=ROUND_SEALS),  # seals
         PlateFormat("eu-generic", "A{4,8}", band_letters=2),
     ),
     "br": (
@@ -311,14 +316,15 @@ def normalise(text: str, fmt: PlateFormat) -> str:
 
 
 def position_options(
-    ch: str, kind: str, repair: bool = True, o_is_0: bool = False
+    ch: str, kind: str, repair: bool = True, o_is_0: bool = False, seals: str = ""
 ) -> tuple[str, ...] | None:
     """What ``ch`` may become at a layout position of ``kind``: ``()`` at a seal (dropped),
     ``(ch,)`` where it fits as read, the look-alikes to swap in (commonest first) where the
     position demands the other kind and ``repair`` allows it, None where it cannot fit.
-    ``o_is_0``: O and 0 are one glyph, written 0, that fits a letter or a digit place."""
+    ``o_is_0``: O and 0 are one glyph, written 0, that fits a letter or a digit place.
+    ``seals``: what a seal place may read as ("" for anything)."""
     if kind == SEAL:
-        return ()
+        return () if not seals or ch in seals else None
     if o_is_0 and ch in "O0":
         return ("0",)
     if kind == "L" and ch.isdigit():
@@ -331,14 +337,14 @@ def position_options(
 
 
 def _fit(
-    text: str, layout: str, repair: bool = True, o_is_0: bool = False
+    text: str, layout: str, repair: bool = True, o_is_0: bool = False, seals: str = ""
 ) -> tuple[str, int] | None:
     """``text`` forced onto ``layout``: (repaired, number of swaps), or None if impossible."""
     if len(text) != len(layout):
         return None
     out, swaps = [], 0
     for ch, kind in zip(text, layout, strict=True):
-        options = position_options(ch, kind, repair, o_is_0)
+        options = position_options(ch, kind, repair, o_is_0, seals)
         if options is None:
             return None
         if options != (ch,):  # a swap, or a sticker read as a character (dropped): same cost
@@ -369,7 +375,7 @@ def repair_detail(text: str, formats: Sequence[PlateFormat]) -> Repair:
                 break
             body = normalise(text[drop:], fmt)  # O as 0 is how the region writes it: no swap
             for layout in fmt.layouts:
-                fitted = _fit(body, layout, fmt.repair, fmt.o_is_0)
+                fitted = _fit(body, layout, fmt.repair, fmt.o_is_0, fmt.seals)
                 if fitted is None:
                     continue
                 # Dropping band letters costs more than a swap: band reads are rarer than O/0.

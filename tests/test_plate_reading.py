@@ -47,6 +47,8 @@ def plates_data(rel: str) -> Path:
         ("1T483213", "eu", "1T43213", "cz"),  # the Czech inspection sticker read as 8
         ("1T43213", "eu", "1T43213", "cz"),  # no sticker read: fits as it is
         ("M8AB1234", "eu", "MAB1234", "de"),  # German seals read as 8 between the groups
+        # ...but a seal is round: a W there is the plate's letter (WOB-VWMK4, a show plate).
+        ("WOBVWMK4", "eu", "WOBVWMK4", "eu-generic"),
         ("ASNO1074", "us", "ASN1074", "us-abc1234"),  # Georgia county decal read as O
     ],
 )

@@ -156,7 +156,7 @@ class CandidateReader(PlateReader):
                 if not body or (drop and not read.text[:drop].isalpha()):
                     break
                 for layout in fmt.layouts:
-                    fitted = _fit_probs(body, probs, layout, fmt.repair, fmt.o_is_0)
+                    fitted = _fit_probs(body, probs, layout, fmt.repair, fmt.o_is_0, fmt.seals)
                     if fitted is None:
                         continue
                     text, conf = fitted
@@ -236,7 +236,12 @@ class CandidateReader(PlateReader):
 
 
 def _fit_probs(
-    text: str, probs: np.ndarray, layout: str, repair: bool = True, o_is_0: bool = False
+    text: str,
+    probs: np.ndarray,
+    layout: str,
+    repair: bool = True,
+    o_is_0: bool = False,
+    seal_glyphs: str = "",
 ) -> tuple[str, float] | None:
     """Force ``text`` onto ``layout`` swapping only confusables; (text, mean char prob)."""
     if len(text) != len(layout):
@@ -245,7 +250,7 @@ def _fit_probs(
     total = 0.0
     seals = 0
     for ch, p, kind in zip(text, probs, layout, strict=True):
-        options = position_options(ch, kind, repair, o_is_0)
+        options = position_options(ch, kind, repair, o_is_0, seal_glyphs)
         if options is None:
             return None
         if not options:  # a sticker or seal read as a character: not part of the plate
