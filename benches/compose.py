@@ -24,27 +24,28 @@ import random
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
 import cv2
 import numpy as np
 
-from benches.plates import load_image
+from benches.plates import label_text, load_image, part_of
+from tasks.synthetic import add_novatek_gps, synthetic_track
 
 T = TypeVar("T")
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-PARTS = ("tuning", "held-out")
 W, H, FPS = 1920, 1080, 30
+# The US clips are driven in Los Angeles: US plates are seen in the US, and a US dashcam
+# writes GPS. The other clips mix plates of many countries, so they carry no GPS and are
+# read with the setting's formats (every region's).
+US_PLACE = (34.0522, -118.2437)
+CLIP_START_UTC = datetime(2026, 6, 1, 12, 0, 0, tzinfo=UTC)  # the GPS clips' clock (UTC)
 COMPOSER_VERSION = 2  # bump when scenes change: cached clips are keyed by it
 
 Box = tuple[float, float, float, float]
-
-
-def part_of(name: str) -> str:
-    """The photo's part, fixed forever by its file name (about half each)."""
-    return PARTS[hashlib.sha1(name.encode()).digest()[0] & 1]
 
 
 @dataclass(frozen=True)
@@ -91,8 +92,9 @@ def car_photos(data: Path = DATA) -> list[Photo]:
         for label in sorted((data / "plates" / folder).glob("*.txt")):
             fields = label.read_text().split()
             name, (x, y, w, h), text = fields[0], map(float, fields[1:5]), fields[5]
-            out.append(Photo(f"{folder}/{name}", data / "plates" / folder / name,
-                             (x, y, x + w, y + h), text))  # fmt: skip
+            key = f"{folder}/{name}"
+            out.append(Photo(key, data / "plates" / folder / name, (x, y, x + w, y + h),
+                             label_text(key, text)))  # fmt: skip
     return out
 
 
@@ -130,6 +132,9 @@ class Clip:
     part: str
     kind: str
     views: list[View] = field(default_factory=list)
+    # Where the car drove (lat, lon): the clip carries it as Novatek GPS, the way a Viofo
+    # writes it, so the heavy stage picks the plate formats of that place. None: no GPS.
+    place: tuple[float, float] | None = None
 
     @property
     def duration_s(self) -> float:
@@ -140,7 +145,7 @@ class Clip:
         return [v.photo.text for v in self.views]
 
     def spec(self) -> dict:
-        return {
+        spec = {
             "version": COMPOSER_VERSION,
             "name": self.name,
             "views": [
@@ -148,6 +153,9 @@ class Clip:
                 for v in self.views
             ],
         }
+        if self.place is not None:  # only then: the other clips keep their cache keys
+            spec["place"] = list(self.place)
+        return spec
 
 
 def scenes(part: str, data: Path = DATA, seed: int = 13) -> list[Clip]:
@@ -193,7 +201,7 @@ def scenes(part: str, data: Path = DATA, seed: int = 13) -> list[Clip]:
 
     # US plates (crops pasted on car photos), one after another.
     if us:
-        us_clip = Clip(f"{part}-us", part, "us")
+        us_clip = Clip(f"{part}-us", part, "us", place=US_PLACE)
         for k, crop in enumerate(us[:6]):
             us_clip.views.append(_passed_us(crop, hosts[k % len(hosts)], k * 2.5, rng))
         clips.append(us_clip)
@@ -224,7 +232,7 @@ def wide_scenes(part: str, data: Path = DATA, seed: int = 13) -> list[Clip]:
         clips.append(clip)
     if hosts:
         for n, k0 in enumerate(range(0, len(us), WIDE_PER_CLIP), 1):
-            clip = Clip(f"{part}-wide-us{n:02d}", part, "wide")
+            clip = Clip(f"{part}-wide-us{n:02d}", part, "wide", place=US_PLACE)
             for k, crop in enumerate(us[k0 : k0 + WIDE_PER_CLIP]):
                 clip.views.append(_passed_us(crop, hosts[(k0 + k) % len(hosts)], k * 2.5, rng))
             clips.append(clip)
@@ -385,10 +393,16 @@ def render(clip: Clip, dst: Path) -> Path:
 
 
 def rendered(clip: Clip, cache: Path, log: Callable[[str], None] = print) -> Path:
-    """The clip's file in `cache`, rendered once per scene description."""
+    """The clip's file in `cache`, rendered once per scene description. A clip with a place
+    carries its GPS, and its name the recording time (as camera names do) that aligns it."""
     key = hashlib.sha1(json.dumps(clip.spec(), sort_keys=True).encode()).hexdigest()[:12]
-    dst = cache / f"{clip.name}-{key}.mp4"
+    stamp = f"-{CLIP_START_UTC:%Y%m%d-%H%M%S}" if clip.place is not None else ""
+    dst = cache / f"{clip.name}{stamp}-{key}.mp4"
     if not dst.exists():
         log(f"composing {clip.name} ({clip.duration_s:.1f} s, {len(clip.views)} plates)")
         render(clip, dst)
+        if clip.place is not None:
+            lat, lon = clip.place
+            fixes = synthetic_track(CLIP_START_UTC, int(clip.duration_s) + 2, lat, lon)
+            add_novatek_gps(dst, fixes)
     return dst

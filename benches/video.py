@@ -25,8 +25,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benches.compose import DATA, PARTS, Clip, rendered, scenes, wide_scenes
-from benches.plates import o_is_0
+from benches.compose import DATA, Clip, rendered, scenes, wide_scenes
+from benches.plates import PARTS, o_is_0
 from dashcam.cli.progress import progress
 from dashcam.settings import Settings
 

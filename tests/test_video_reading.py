@@ -40,7 +40,7 @@ def test_plates_passed_one_after_another_are_each_read(tmp_path: Path) -> None:
 
 def test_photos_split_into_tuning_and_held_out_for_good() -> None:
     """The split is by file name alone: a photo never changes part between runs."""
-    from benches.compose import part_of
+    from benches.plates import part_of
 
     assert part_of("openalpr_eu/eu1.jpg") == part_of("openalpr_eu/eu1.jpg")
     if not (DATA / "plates").is_dir():
@@ -53,9 +53,44 @@ def test_photos_split_into_tuning_and_held_out_for_good() -> None:
     assert all(isinstance(v, View) for c in scenes("tuning") for v in c.views)
 
 
+def test_label_errata_name_real_labels_and_notice_a_changed_one() -> None:
+    """Each erratum names a label as shipped; if the data changes, the bench says so."""
+    from benches.plates import LABEL_ERRATA, label_text
+
+    with pytest.raises(ValueError, match="check the erratum by eye"):
+        label_text("openalpr_eu/test_006.jpg", "RK099AX")
+    assert label_text("openalpr_eu/eu1.jpg", "ABC123") == "ABC123"  # no erratum: as labelled
+    if not (DATA / "plates").is_dir():
+        pytest.skip(f"real test data {DATA} is absent")
+    by_key = {p.key: p.text for p in car_photos()}
+    for key, (shipped, fixed) in LABEL_ERRATA.items():
+        assert by_key[key] == fixed  # car_photos gives the corrected text
+        assert shipped.replace("O", "0") == fixed.replace("O", "0")  # only O/0 corrected
+
+
+def test_the_us_clips_carry_gps_in_the_us(tmp_path: Path) -> None:
+    """A US clip is driven in Los Angeles: its Novatek GPS reads back there, so heavy reads it
+    with the formats of California."""
+    from benches.compose import US_PLACE, rendered
+    from tasks.gps import read_track
+    from tasks.regions import region_at
+
+    if not (DATA / "plates").is_dir():
+        pytest.skip(f"real test data {DATA} is absent")
+    photo = car_photos()[0]
+    clip = Clip("gps-check", "tuning", "us", place=US_PLACE)
+    clip.views.append(View(photo, 0.0, 2.0, 960, 620, 90.0, 200.0))
+    src = rendered(clip, tmp_path, log=lambda _: None)
+    track = read_track(src)
+    fixes = [f for f in getattr(track, "valid_fixes", []) if f.offset_s is not None]
+    assert fixes, track
+    assert region_at(fixes[0].lat, fixes[0].lon) == "us-ca"
+
+
 def test_wide_scenes_pass_every_photo_of_a_part_once() -> None:
     """`bench video --wide` covers the whole part, each photo once, and never the other part."""
-    from benches.compose import WIDE_PER_CLIP, part_of, us_crops, wide_scenes
+    from benches.compose import WIDE_PER_CLIP, us_crops, wide_scenes
+    from benches.plates import part_of
 
     if not (DATA / "plates").is_dir():
         pytest.skip(f"real test data {DATA} is absent")
