@@ -128,6 +128,42 @@ def test_reader_on_us_crops() -> None:
     assert hits >= 13, f"{hits}/{len(rows)} US crops read exactly"  # measured ~85%
 
 
+class _Counted:
+    """A real ONNX session that counts its runs."""
+
+    def __init__(self, session: object) -> None:
+        self.session, self.runs = session, 0
+
+    def run(self, *args: object) -> object:
+        self.runs += 1
+        return self.session.run(*args)  # type: ignore[attr-defined]
+
+
+def test_the_second_recogniser_runs_only_where_the_first_is_unsure() -> None:
+    """A crop every sub-crop reads the same, surely and in a format, costs one model run; any
+    doubt brings the second recogniser in, and the read is the one both would give."""
+    from dataclasses import replace
+
+    folder = plates_data("openalpr_us_crops")
+    rows = list(csv.reader((folder / "groundtruth.csv").read_text().splitlines()))[::25][:10]
+    reader = CandidateReader(formats=formats_for("us"), pad=0.0)
+    pooled = CandidateReader(formats=formats_for("us"), pad=0.0, settle=False)
+    counted = _Counted(reader._recognisers[1].session)
+    reader._recognisers[1] = replace(reader._recognisers[1], session=counted)
+    skipped = 0
+    for name, _state, _truth in rows:
+        image = cv2.imread(str(folder / "images" / name))
+        before = counted.runs
+        read, both = reader.read(image), pooled.read(image)
+        skipped += counted.runs == before
+        assert (read and read.text) == (both and both.text), name
+    assert 0 < skipped < len(rows), f"the second recogniser was skipped on {skipped} crops"
+    noise = np.random.default_rng(0).integers(0, 255, (40, 130, 3), dtype=np.uint8)
+    before = counted.runs
+    reader.read(noise)
+    assert counted.runs == before + 1  # nothing sure in noise: both recognisers read it
+
+
 def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
