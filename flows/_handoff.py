@@ -72,3 +72,15 @@ def after_failure(flow_name: str, state: State, run_count: int, max_attempts: in
     if run_count < max_attempts:
         return "reschedule"
     return "give_up" if state == State.archived else "fail_video"
+
+
+def failure_reason(flow_name: str, state_name: str, run_count: int, message: str,
+                   run_name: str) -> str:
+    """Why a video is failed when a flow runs out of attempts, and what is safe. A failed
+    confirm-archived comes after the archive was written and verified on the Shed NAS."""
+    reason = (f"{flow_name} ended {state_name} {run_count} times ({message}); "
+              f"see flow run {run_name} in the Prefect UI")
+    if flow_name == "confirm-archived":
+        reason += ("; its archive (archive/<video_id>/ on the Shed NAS) is complete and its "
+                   "metadata committed: only the `archived` mark and the NAS cleanup are missing")
+    return reason

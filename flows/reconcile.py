@@ -28,7 +28,14 @@ from prefect.states import Cancelled, Crashed, Scheduled
 from sqlmodel import select
 
 from dashcam.settings import get_settings
-from flows._handoff import DEPLOYMENT, VIDEO_FLOWS, after_failure, next_handoff, publish
+from flows._handoff import (
+    DEPLOYMENT,
+    VIDEO_FLOWS,
+    after_failure,
+    failure_reason,
+    next_handoff,
+    publish,
+)
 from models.db import check_current, session_scope
 from models.tables import State, Video, utcnow
 from tasks.finalize import fail_video
@@ -112,9 +119,8 @@ def reconcile() -> dict:
                         settings.max_attempts,
                     )
                 else:
-                    reason = (
-                        f"{flow_name} ended {run.state_name} {run.run_count} times "
-                        f"({message}); see flow run {run.name} in the Prefect UI"
+                    reason = failure_reason(
+                        flow_name, run.state_name, run.run_count, message, run.name
                     )
                     fail_video(session, video_id, reason)
                     given_up += 1

@@ -33,6 +33,18 @@ def test_out_of_attempts_fails_only_videos_not_yet_archived() -> None:
     assert after_failure("confirm-archived", State.archived, 5, 3) == "give_up"
 
 
+def test_a_failure_says_what_is_safe_when_the_archive_exists() -> None:
+    from flows._handoff import failure_reason
+
+    heavy = failure_reason("heavy", "Crashed", 3, "worker lost", "heavy-v1")
+    assert "heavy ended Crashed 3 times (worker lost)" in heavy and "heavy-v1" in heavy
+    assert "archive" not in heavy
+    confirm = failure_reason("confirm-archived", "Failed", 3, "db down", "confirm-archived-v1")
+    assert "is complete and its metadata committed" in confirm
+    # Out of attempts while finalized: the video is failed (terminal), with that reason.
+    assert after_failure("confirm-archived", State.finalized, 3, 3) == "fail_video"
+
+
 def test_every_video_flow_has_its_stages() -> None:
     from flows._handoff import NEEDED_IN
 
