@@ -217,6 +217,10 @@ def test_a_short_read_that_fits_no_format_is_not_a_plate() -> None:
     assert plate_text_check(formats_for("us"))("2368")
     assert plate_text_check(formats_for("us-dc"))("AAAC")
     assert not plate_text_check(formats_for("gb"))("49AM")
+    # Longer than any layout of the formats: a dealer frame's line, not a plate.
+    assert not is_plate("WWWUMENIESK")
+    assert is_plate("UP16CU0006")  # India's 10 characters are the longest known
+    assert plate_text_check(formats_for("us"))("UP16CU0006")  # a car from elsewhere
     obs = [_obs(0.0, box(500, 400)), _obs(5.0, box(900, 400))]
     tracks = [([Read(0, "TAA5", 0.9)], [0]), ([Read(1, "LZW9715", 0.9)], [1])]
     plates = merge_tracks(tracks, obs, min_confidence=0.5, min_chars=4, is_plate=is_plate)

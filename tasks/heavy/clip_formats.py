@@ -9,7 +9,13 @@ from tasks.grouping import (
     Observation,
 )
 from tasks.heavy.config import HeavyConfig
-from tasks.plate_formats import DEFAULT_FORMATS, PlateFormat, formats_for, repair_detail
+from tasks.plate_formats import (
+    DEFAULT_FORMATS,
+    FORMATS_BY_REGION,
+    PlateFormat,
+    formats_for,
+    repair_detail,
+)
 from tasks.regions import formats_at, region_at
 
 
@@ -54,6 +60,11 @@ def clip_formats(
 
 
 SHORT_PLATE = 5  # characters: a read shorter than this is a plate only if it fits a format
+# Longer than plates are (10: India's `UP16CU0006`), and fitting no region's pinned layout
+# (a car from elsewhere is read too, so every region counts): a dealer frame or a slogan read
+# as one line (`WWWUMENIESK`), not a plate.
+LONG_PLATE = 10
+_EVERY_FORMAT = tuple(f for fs in FORMATS_BY_REGION.values() for f in fs)
 
 
 def plate_text_check(formats: tuple[PlateFormat, ...] | None) -> Callable[[str], bool]:
@@ -61,9 +72,13 @@ def plate_text_check(formats: tuple[PlateFormat, ...] | None) -> Callable[[str],
     stray reads (a plate's prefix, a sticker) were stored as plates. Where the region has
     short vanity plates (the US), a short read is one. With no region known
     (None), short reads are never plates: across all regions' formats some layout fits
-    almost any 4 characters (German `T AA 5`)."""
+    almost any 4 characters (German `T AA 5`). A read longer than every format's layouts is
+    never a plate."""
 
     def is_plate(text: str) -> bool:
+        if len(text) > LONG_PLATE:
+            fmt = repair_detail(text, _EVERY_FORMAT).format
+            return fmt is not None and fmt.specific
         if len(text) >= SHORT_PLATE:
             return True
         if formats is None:
