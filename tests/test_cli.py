@@ -49,10 +49,12 @@ def test_gps_says_why_when_there_is_none() -> None:
 def test_sync_camera_away_is_quick_and_clear(tmp_path) -> None:
     import os
 
-    env = {**os.environ, "DASHCAM_DATA_DIR": str(tmp_path)}
+    # A data folder that is not there yet (a fresh clone): the CLI makes Prefect's home in it.
+    env = {**os.environ, "DASHCAM_DATA_DIR": str(tmp_path / "fresh" / "data")}
     # A loopback port nothing listens on: refused at once, like a camera whose Wi-Fi is off.
     p = subprocess.run([*EXE, "sync", "--address", "127.0.0.1:9"], capture_output=True, text=True, timeout=60, env=env)
     assert p.returncode == 1 and "not reachable" in p.stdout
+    assert "Failed to create the Prefect home" not in p.stderr, p.stderr
 
 
 def test_read_plates_json_lines(tmp_path) -> None:

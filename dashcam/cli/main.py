@@ -67,6 +67,12 @@ def _prefect_env() -> None:
     import os
 
     settings = get_settings()
+    # Prefect makes its home on import without parents; on a fresh clone data/ is not there yet
+    # and every command would warn "Failed to create the Prefect home directory".
+    import contextlib
+
+    with contextlib.suppress(OSError):  # Prefect's own warning then says where it cannot write
+        settings.prefect_home.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.environ.update(
         {k: v for k, v in settings.child_env().items() if k.startswith("PREFECT_")} | TELEMETRY_OFF
     )
