@@ -1,4 +1,5 @@
-"""reconcile (main-server, on a schedule): nothing is lost when a device dies.
+"""reconcile (main-server, on a schedule and on every stage run that crashes or fails): nothing
+is lost when a device dies.
 
 1. Stage runs that Crashed (a worker killed with its run, or marked Crashed by the heartbeat
    automation when a whole device vanished) or Failed are set back to Scheduled - the same run,
@@ -8,11 +9,19 @@
 2. Videos sitting in a non-terminal state are published again with their idempotency key: a
    no-op when their next run exists, the missing handoff when a crash fell between commit and
    publish.
+
+Runs started by the automation can overlap each other and the schedule's; they take turns on a
+file lock (`one_at_a_time`), so two never both reschedule the same run.
 """
 
 from __future__ import annotations
 
+import fcntl
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from prefect import flow, get_run_logger
 from prefect.client.orchestration import get_client
@@ -27,7 +36,7 @@ from prefect.client.schemas.objects import StateType
 from prefect.states import Cancelled, Crashed, Scheduled
 from sqlmodel import select
 
-from dashcam.settings import get_settings
+from dashcam.settings import Settings, get_settings
 from flows._handoff import (
     DEPLOYMENT,
     VIDEO_FLOWS,
@@ -41,10 +50,41 @@ from models.tables import State, Video, utcnow
 from tasks.finalize import fail_video
 
 
+@contextmanager
+def one_at_a_time(path: Path, timeout_s: float = 300) -> Iterator[None]:
+    """Hold an exclusive lock on `path` for one reconcile. A Prefect deployment concurrency slot
+    was tried first: a reconcile killed while Pending kept its slot for the lease's 5 minutes,
+    and the Pending scan that would free it is reconcile's own. The kernel drops a flock when its
+    process dies, so a power cut on the main server leaves nothing held."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"another reconcile has held {path} for over {timeout_s:.0f} s; "
+                        "the next run tries again"
+                    ) from None
+                time.sleep(0.5)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 @flow(name="reconcile")
 def reconcile() -> dict:
-    logger = get_run_logger()
     settings = get_settings()
+    with one_at_a_time(settings.data_dir / "reconcile.lock"):
+        return _reconcile(settings)
+
+
+def _reconcile(settings: Settings) -> dict:
+    logger = get_run_logger()
     check_current(settings.database_url)
     rescheduled = given_up = republished = 0
     with get_client(sync_client=True) as client:

@@ -154,6 +154,9 @@ def test_workhorse_and_main_server_lose_power_in_one_heartbeat_window(stack, tmp
     assert_archived_once(stack, in_finalize.video_id)
     assert run_of(stack.settings, "heavy", in_heavy.video_id).run_count >= 2
     assert run_of(stack.settings, "finalize", in_finalize.video_id).run_count >= 2
+    # The crashes started reconcile themselves (the stack's schedule is a slow fallback).
+    reconciles = runs_by_flow(stack.settings)["reconcile"]
+    assert any(not r.auto_scheduled for r in reconciles), [(r.name, r.auto_scheduled) for r in reconciles]
 
 
 def test_prefect_server_restart_mid_pipeline(stack, tmp_path: Path) -> None:

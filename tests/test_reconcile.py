@@ -49,3 +49,44 @@ def test_every_video_flow_has_its_stages() -> None:
     from flows._handoff import NEEDED_IN
 
     assert set(NEEDED_IN) == set(VIDEO_FLOWS)
+
+
+def test_reconciles_take_turns_and_a_dead_holder_frees_the_lock(tmp_path) -> None:  # noqa: ANN001
+    """Two reconciles never overlap; a reconcile killed with its process (kill -9, a power cut)
+    leaves the lock free, unlike the Prefect concurrency slot it replaced."""
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from flows.reconcile import one_at_a_time
+
+    lock = tmp_path / "data" / "reconcile.lock"
+    order: list[str] = []
+    def second() -> None:
+        with one_at_a_time(lock):
+            order.append("second")
+
+    with one_at_a_time(lock):
+        t = threading.Thread(target=second)
+        t.start()
+        time.sleep(1.0)
+        order.append("first done")
+    t.join(5)
+    assert order == ["first done", "second"]
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time\nfrom flows.reconcile import one_at_a_time\n"
+         f"with one_at_a_time(__import__('pathlib').Path({str(lock)!r})):\n"
+         "    print('held', flush=True)\n    time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    assert holder.stdout.readline().strip() == "held"
+    with pytest.raises(TimeoutError, match="another reconcile has held"), one_at_a_time(lock, timeout_s=1):
+        pass
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    with one_at_a_time(lock, timeout_s=5):
+        pass

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PREFECT_YAML = REPO_ROOT / "prefect.yaml"
 AUTOMATION_NAME = "dashcam: crash runs whose heartbeat stopped"
+RECONCILE_AUTOMATION_NAME = "dashcam: reconcile when a stage run crashes or fails"
 
 
 class StackError(RuntimeError):
@@ -189,13 +190,16 @@ class Stack:
                     )
 
     def install_automation(self) -> None:
-        """Heartbeat-based crash detection for runs whose whole device died (docs/decisions.md,
-        Crash detection)."""
+        """The two automations of crash recovery (docs/decisions.md, Crash detection): runs whose
+        whole device died are marked Crashed when their heartbeat stops, and a stage run that
+        ends Crashed or Failed starts `reconcile` at once instead of waiting for its schedule."""
         from prefect.automations import Automation
         from prefect.client.schemas.objects import StateType
-        from prefect.events.actions import ChangeFlowRunState
+        from prefect.events.actions import ChangeFlowRunState, RunDeployment
         from prefect.events.schemas.automations import EventTrigger, Posture
         from prefect.events.schemas.events import ResourceSpecification
+
+        from flows.lifecycle import DEPLOYMENT, VIDEO_FLOWS
 
         automation = Automation(
             name=AUTOMATION_NAME,
@@ -225,14 +229,38 @@ class Stack:
                 )
             ],
         )
-        with prefect_api(self.settings):
+        from prefect.exceptions import ObjectNotFound
+
+        with client(self.settings) as c:
             try:
-                existing = Automation.read(name=AUTOMATION_NAME)
-            except ValueError:
-                existing = None
-            if existing is not None:
-                existing.delete()
-            automation.create()
+                reconcile_id = c.read_deployment_by_name(f"reconcile/{DEPLOYMENT}").id
+            except ObjectNotFound:  # `dashcam server` before the first deploy: deploy installs it
+                reconcile_id = None
+        on_failure = None if reconcile_id is None else Automation(
+            name=RECONCILE_AUTOMATION_NAME,
+            description="A per-video stage run that ends Crashed or Failed is rescheduled (or given up) by reconcile right away.",
+            trigger=EventTrigger(
+                expect={"prefect.flow-run.Crashed", "prefect.flow-run.Failed"},
+                match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
+                # The stage flows only: a failing reconcile must not start itself in a loop.
+                match_related=ResourceSpecification(
+                    {"prefect.resource.role": "flow", "prefect.resource.name": sorted(VIDEO_FLOWS)}
+                ),
+                posture=Posture.Reactive,
+                threshold=1,
+                within=timedelta(0),
+            ),
+            actions=[RunDeployment(source="selected", deployment_id=reconcile_id, parameters={})],
+        )
+        with prefect_api(self.settings):
+            for wanted in (automation, on_failure) if on_failure else (automation,):
+                try:
+                    existing = Automation.read(name=wanted.name)
+                except ValueError:
+                    existing = None
+                if existing is not None:
+                    existing.delete()
+                wanted.create()
 
     def check_pools_match_yaml(self) -> None:
         import yaml
