@@ -103,9 +103,11 @@ def ffprobe_height(path: Path) -> int:
 def running_stack(tmp: Path, **overrides: object) -> Iterator:
     """A real Prefect server and one real worker per pool, on loopback (what `dashcam up` runs).
 
-    Fast liveness settings so crash recovery fits in CI: reconcile every 15 s,
-    heartbeats every 30 s (Prefect's minimum), Crashed after 40 s of silence (90 s Pending), workers polling
-    every 0.5 s.
+    Fast liveness settings so crash recovery fits in CI: heartbeats every 30 s (Prefect's
+    minimum), Crashed after 40 s of silence (90 s Pending), workers polling every 0.5 s. A stage
+    run that crashes or fails starts reconcile at once (the automation), so its schedule and
+    ingest's are only fallbacks, slow on purpose: each scheduled run is a Python process, and at
+    15 s and 30 s they kept a third of CI's two cores busy.
     """
     from dashcam.ops.stack import Stack
 
@@ -115,8 +117,8 @@ def running_stack(tmp: Path, **overrides: object) -> Iterator:
         "prefect_port": port,
         "dashboard_port": free_port(),
         "prefect_api_url": f"http://127.0.0.1:{port}/api",
-        "ingest_interval_s": 30,  # tests call ingest_now(); the schedule is the fallback
-        "reconcile_interval_s": 15,
+        "ingest_interval_s": 120,  # tests call ingest_now(); the schedule is the fallback
+        "reconcile_interval_s": 60,
         "stable_seconds": 2,
         "crash_after_seconds": 40,
         "pending_crash_seconds": 90,

@@ -241,11 +241,15 @@ def test_process_command_and_status_json(tmp_path: Path, plate_clip: Path) -> No
     assert status_report(env["DASHCAM_DATA_DIR"] and f"sqlite:///{tmp_path}/data/dashcam.db")["counts"]["archived"] == 1
 
 
-def test_process_real_clip(settings: Settings) -> None:
-    src = shared("videos/garmin_mini2/sample-2.mp4")
-    [out] = process_paths(settings, [src])
+@pytest.mark.parametrize(
+    ("rel", "height"), [("videos/garmin_mini2/sample-2.mp4", 540), ("videos/gopro/karma.mp4", 480)]
+)
+def test_process_real_clip(settings: Settings, rel: str, height: int) -> None:
+    """Real dashcam and GoPro clips go through the whole chain (the real-stack e2e test runs one
+    real clip; the GoPro moved here to keep the serial stack tests short)."""
+    [out] = process_paths(settings, [shared(rel)])
     assert out.state == State.archived
-    assert ffprobe_height(settings.archive_root / out.video_id / "video_lowres.mp4") == 540  # never upscaled
+    assert ffprobe_height(settings.archive_root / out.video_id / "video_lowres.mp4") == height  # never upscaled
 
 
 def test_heavy_aligns_sightings_with_embedded_gps(settings: Settings, plate_clip: Path) -> None:
