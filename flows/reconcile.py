@@ -16,8 +16,6 @@ file lock (`one_at_a_time`), so two never both reschedule the same run.
 
 from __future__ import annotations
 
-import fcntl
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -48,32 +46,20 @@ from flows._handoff import (
 from models.db import check_current, session_scope
 from models.tables import State, Video, utcnow
 from tasks.finalize import fail_video
+from tasks.fsio import file_lock
 
 
 @contextmanager
 def one_at_a_time(path: Path, timeout_s: float = 300) -> Iterator[None]:
-    """Hold an exclusive lock on `path` for one reconcile. A Prefect deployment concurrency slot
-    was tried first: a reconcile killed while Pending kept its slot for the lease's 5 minutes,
-    and the Pending scan that would free it is reconcile's own. The kernel drops a flock when its
-    process dies, so a power cut on the main server leaves nothing held."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as fh:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(
-                        f"another reconcile has held {path} for over {timeout_s:.0f} s; "
-                        "the next run tries again"
-                    ) from None
-                time.sleep(0.5)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    """Hold the reconcile lock for one run. A Prefect deployment concurrency slot was tried
+    first: a reconcile killed while Pending kept its slot for the lease's 5 minutes, and the
+    Pending scan that would free it is reconcile's own; a flock dies with its process."""
+    with file_lock(path, wait_s=timeout_s) as held:
+        if not held:
+            raise TimeoutError(
+                f"another reconcile has held {path} for over {timeout_s:.0f} s; the next run tries again"
+            )
+        yield
 
 
 @flow(name="reconcile")

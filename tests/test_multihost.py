@@ -12,6 +12,7 @@ the others only over its veth, and gets its flow code through the deployments' p
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
@@ -288,18 +289,10 @@ def drop(c: Cluster, folder: str, n: int, first: int, hold_heavy: bool = False) 
     for _ in range(8):
         p = c.run("laptop", [PREFECT, "deployment", "run", "ingest/dashcam"], c.settings["laptop"])
         assert p.returncode == 0, p.stdout + p.stderr
-        if wait_for_quietly(known, 30):
+        with contextlib.suppress(AssertionError):
+            wait_for(known, 30, f"ingest to take {out}", every=2)
             return out
     raise AssertionError(f"ingest never took {out}")
-
-
-def wait_for_quietly(predicate, timeout: float) -> bool:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(2)
-    return False
 
 
 def test_clips_reach_archived_and_both_workhorses_share_the_work(cluster: Cluster) -> None:

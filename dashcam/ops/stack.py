@@ -194,14 +194,34 @@ class Stack:
         whole device died are marked Crashed when their heartbeat stops, and a stage run that
         ends Crashed or Failed starts `reconcile` at once instead of waiting for its schedule."""
         from prefect.automations import Automation
+        from prefect.exceptions import ObjectNotFound
+
+        from flows.lifecycle import DEPLOYMENT
+
+        wanted = [self._heartbeat_automation()]
+        # reconcile's deployment is absent on `dashcam server` before the first deploy; deploy
+        # installs this automation then.
+        with client(self.settings) as c, contextlib.suppress(ObjectNotFound):
+            reconcile_id = c.read_deployment_by_name(f"reconcile/{DEPLOYMENT}").id
+            wanted.append(self._reconcile_automation(reconcile_id))
+        with prefect_api(self.settings):
+            for automation in wanted:  # replaced by name, so an upgrade's new trigger takes effect
+                try:
+                    existing = Automation.read(name=automation.name)
+                except ValueError:
+                    existing = None
+                if existing is not None:
+                    existing.delete()
+                automation.create()
+
+    def _heartbeat_automation(self):  # an Automation; Prefect is imported lazily here
+        from prefect.automations import Automation
         from prefect.client.schemas.objects import StateType
-        from prefect.events.actions import ChangeFlowRunState, RunDeployment
+        from prefect.events.actions import ChangeFlowRunState
         from prefect.events.schemas.automations import EventTrigger, Posture
         from prefect.events.schemas.events import ResourceSpecification
 
-        from flows.lifecycle import DEPLOYMENT, VIDEO_FLOWS
-
-        automation = Automation(
+        return Automation(
             name=AUTOMATION_NAME,
             description="A Running flow run that stops sending heartbeats is marked Crashed; reconcile reschedules it.",
             trigger=EventTrigger(
@@ -229,14 +249,17 @@ class Stack:
                 )
             ],
         )
-        from prefect.exceptions import ObjectNotFound
 
-        with client(self.settings) as c:
-            try:
-                reconcile_id = c.read_deployment_by_name(f"reconcile/{DEPLOYMENT}").id
-            except ObjectNotFound:  # `dashcam server` before the first deploy: deploy installs it
-                reconcile_id = None
-        on_failure = None if reconcile_id is None else Automation(
+    @staticmethod
+    def _reconcile_automation(reconcile_id):  # a deployment UUID -> an Automation
+        from prefect.automations import Automation
+        from prefect.events.actions import RunDeployment
+        from prefect.events.schemas.automations import EventTrigger, Posture
+        from prefect.events.schemas.events import ResourceSpecification
+
+        from flows.lifecycle import VIDEO_FLOWS
+
+        return Automation(
             name=RECONCILE_AUTOMATION_NAME,
             description="A per-video stage run that ends Crashed or Failed is rescheduled (or given up) by reconcile right away.",
             trigger=EventTrigger(
@@ -252,15 +275,6 @@ class Stack:
             ),
             actions=[RunDeployment(source="selected", deployment_id=reconcile_id, parameters={})],
         )
-        with prefect_api(self.settings):
-            for wanted in (automation, on_failure) if on_failure else (automation,):
-                try:
-                    existing = Automation.read(name=wanted.name)
-                except ValueError:
-                    existing = None
-                if existing is not None:
-                    existing.delete()
-                wanted.create()
 
     def check_pools_match_yaml(self) -> None:
         import yaml

@@ -1,22 +1,15 @@
 """The sync's own state in `raw/.sync/`: the `Ledger` of completed downloads (so nothing is
-fetched twice) and the lock that lets one sync at a time work in a raw folder (`exclusive`)."""
+fetched twice) and the name of the lock that lets one sync at a time work in a raw folder."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 from tasks.sync.listing import CameraFile
-
-try:  # the NAS is Linux; elsewhere we run without the cross-process lock
-    import fcntl
-except ImportError:  # pragma: no cover
-    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -69,29 +62,3 @@ class Ledger:
             out.flush()
             os.fsync(out.fileno())
         self._index(entry)
-
-
-@contextlib.contextmanager
-def exclusive(raw_root: Path) -> Iterator[bool]:
-    """One sync per raw folder at a time (an overlapping schedule would share the .part files)."""
-    state = raw_root / STATE_DIR
-    state.mkdir(exist_ok=True)
-    with open(state / LOCK_NAME, "a+") as fh:
-        if fcntl is None:
-            yield True
-            return
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        except OSError as exc:  # e.g. a network filesystem without locks
-            log.warning(
-                "sync: cannot lock %s (%s); going on without the lock", state / LOCK_NAME, exc
-            )
-            yield True
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)

@@ -13,12 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tasks.fsio import fsync_dir
+from tasks.fsio import file_lock, fsync_dir
 from tasks.sync.config import SyncConfig
 from tasks.sync.connection import CameraError, CameraUnreachable
 from tasks.sync.download import FileFailed, Retry, Stop, download_attempt
 from tasks.sync.layout import group_folder, local_name, part_path
-from tasks.sync.ledger import LOCK_NAME, STATE_DIR, Ledger, exclusive
+from tasks.sync.ledger import LOCK_NAME, STATE_DIR, Ledger
 from tasks.sync.listing import CameraFile, list_camera_files
 from tasks.sync.retention import over_limit, retain
 
@@ -288,7 +288,8 @@ def sync(
             seconds=time.monotonic() - start,
             stopped=str(exc),
         )
-    with exclusive(raw_root) as mine:
+    # One sync per raw folder at a time: an overlapping schedule would share the .part files.
+    with file_lock(raw_root / STATE_DIR / LOCK_NAME) as mine:
         if not mine:
             why = f"another sync is running in {raw_root} ({STATE_DIR}/{LOCK_NAME} is locked)"
             log.info("sync: %s", why)
