@@ -291,7 +291,9 @@ def bench_plates() -> None:
     settings = Settings()
     sure = settings.plate_min_confidence
     proposal = min(settings.plate_proposal_confidence, sure)
-    detector = OnnxPlateDetector(conf_threshold=proposal, int8=settings.plate_detector_int8)
+    detector = OnnxPlateDetector(
+        conf_threshold=proposal, int8=settings.plate_detector_int8, zoom=settings.plate_zoom
+    )
     print(
         f"detector: {'int8' if detector.int8 else 'float'}, input {'rectangular' if detector.rect else 'square'}, "
         f"plate from {sure:g}, text-confirmed proposals from {proposal:g}; "

@@ -146,6 +146,10 @@ class Settings(BaseSettings):
         le=1,
         description="Boxes scored from this up to plate_min_confidence count as plates only when their text fits a plate format (far, small and night plates score low); set it equal to plate_min_confidence to turn that off.",
     )
+    plate_zoom: bool = Field(
+        True,
+        description="A frame in which the detector finds no plate is looked at again, its centre half at twice the scale (far plates; one more detector run on such frames).",
+    )
     plate_detector_int8: bool = Field(
         True,
         description="Detector convolutions in int8 (built once from the model, cached in ~/.cache/dashcam): ~2x less CPU; off for the float model as shipped.",

@@ -9,6 +9,7 @@ that have reads but no tracks.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -296,9 +297,22 @@ def _same_place(a: PlateGroup, b: PlateGroup, obs: list[Observation]) -> bool:
     ba, bb = ta[sa], tb[sb]
     wa, wb = max(1.0, ba[2] - ba[0]), max(1.0, bb[2] - bb[0])
     jump = ((ba[0] + ba[2] - bb[0] - bb[2]) ** 2 + (ba[1] + ba[3] - bb[1] - bb[3]) ** 2) ** 0.5 / 2
-    # Sizes as close as the tracker's own step: the next parked car, smaller where the last
-    # one was, is not a continuation.
-    return 1 / 1.6 <= wb / wa <= 1.6 and jump <= _FOLD_JUMP * max(wa, wb)
+    # Sizes as close as the tracker's own step, from the size the earlier plate would have
+    # reached by then at its own growth: the next parked car, smaller where the last one
+    # was (or no bigger though the last one was closing in), is not a continuation.
+    earlier, t0, t1 = (ta, sa, sb) if sa < sb else (tb, sb, sa)
+    w0, w1 = (wa, wb) if sa < sb else (wb, wa)
+    predicted = w0 * math.exp(_growth(earlier) * (t1 - t0))
+    return 1 / 1.6 <= w1 / predicted <= 1.6 and jump <= _FOLD_JUMP * max(wa, wb)
+
+
+def _growth(boxes: dict[float, tuple[float, float, float, float]]) -> float:
+    """d ln(width) / dt over a plate's boxes, first to last, clamped like the tracker's."""
+    if len(boxes) < 2:
+        return 0.0
+    (s0, b0), (s1, b1) = min(boxes.items()), max(boxes.items())
+    g = math.log(max(1.0, b1[2] - b1[0]) / max(1.0, b0[2] - b0[0])) / (s1 - s0)
+    return min(2.0, max(-2.0, g))
 
 
 def _intersection(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, float, float, float]:

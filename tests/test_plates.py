@@ -114,6 +114,25 @@ def test_dashcam_frames_recall(detector: OnnxPlateDetector) -> None:
     assert recall >= 0.85, f"recall {found}/{total} = {recall:.2f}; missed in {misses}"
 
 
+def test_a_plate_the_whole_frame_hides_is_found_at_the_centre() -> None:
+    """Wide tuning clip cars09: a real photo (openalpr_eu test_042, `BA268IM`) shown 1000 px
+    wide in a 1080p frame. Squeezed whole into the model's 640x384 the plate (~150 px) gets no
+    box; the second look at the frame's centre half boxes it."""
+    root = plates_data("openalpr_eu")
+    image = cv2.imread(str(root / "test_042.jpg"))
+    assert image is not None
+    k = 1000 / image.shape[1]
+    small = cv2.resize(image, None, fx=k, fy=k, interpolation=cv2.INTER_AREA)
+    frame = np.full((1080, 1920, 3), 110, np.uint8)
+    h, w = small.shape[:2]
+    y0, x0 = (1080 - h) // 2 + 80, (1920 - w) // 2
+    frame[y0 : y0 + h, x0 : x0 + w] = small
+    truth = (x0 + 233 * k, y0 + 130 * k, x0 + 336 * k, y0 + 153 * k)  # test_042.txt's box
+    assert OnnxPlateDetector(zoom=False).detect(frame) == []
+    found = OnnxPlateDetector().detect(frame)
+    assert [round(iou(d.box, truth), 1) >= 0.5 for d in found] == [True], (found, truth)
+
+
 def test_text_confirms_the_plates_the_detector_is_unsure_of() -> None:
     """Far, small and night plates score 0.15-0.35; so do tail lights and signs. Proposals down
     to 0.15 count only when their text fits a plate format: recall up, no more false boxes."""

@@ -203,6 +203,22 @@ def test_a_partial_box_the_frame_before_folds_into_the_plate() -> None:
     assert len(merge_tracks(tracks[:2], late, min_confidence=0.5, min_chars=4)) == 2
 
 
+def test_after_a_gap_a_plate_continues_only_at_the_size_it_was_growing_to() -> None:
+    """Held-out night clip: `RK300AG` closes in (105 to 225 px over 2.5 s), nothing is boxed
+    for 2 s, then the next parked car's plate `RK340AO` (two edits away) shows up at 162 px
+    where the last one was. A plate that was growing would be ~400 px by then: two plates.
+    Lost behind another car and found again at the size it was growing to, it is one."""
+    widths = [105, 120, 142, 168, 195, 225]
+    first = [_obs(0.5 * k, box(950, 655, w=w)) for k, w in enumerate(widths)]
+    reads = [Read(k, "RK300AG", 0.9) for k in range(len(widths))]
+    for later, plates in (((162, 178, 201), 2), ((400, 450, 500), 1)):
+        second = [_obs(4.5 + 0.5 * k, box(980, 660, w=w)) for k, w in enumerate(later)]
+        obs = first + second
+        tracks = [(reads, list(range(6))), ([Read(j, "RK340AO", 0.9) for j in (6, 7, 8)], [6, 7, 8])]
+        got = merge_tracks(tracks, obs, min_confidence=0.5, min_chars=4)
+        assert len(got) == plates, [p.text for p in got]
+
+
 def test_a_short_read_that_fits_no_format_is_not_a_plate() -> None:
     from tasks.heavy import plate_text_check
     from tasks.plate_formats import formats_for

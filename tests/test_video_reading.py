@@ -118,6 +118,24 @@ def test_the_video_score_takes_exact_reads_first() -> None:
     assert (o.exact, o.exact_o0, o.missed, o.extra) == (1, 1, ["AB0I23"], ["ABO123", "ZZ999"])
     o = Outcome("tuning", "c", ["ABO123", "AB0123"], ["AB0123", "AB0123"], 1.0).score()
     assert (o.exact, o.exact_o0, o.extra) == (1, 2, [])
+    # A plate behind the labelled car, checked by eye, is true (O = 0 forgiven); a misread
+    # of it is still an extra.
+    o = Outcome("held-out", "c", ["BJ3710"], ["BJ3710", "PJ05897", "DB2224"], 1.0,
+                known=["PJO5897", "DZR2224"]).score()  # fmt: skip
+    assert (o.unlisted, o.extra) == (["PJ05897"], ["DB2224"])
+
+
+def test_background_plates_come_from_the_host_photo() -> None:
+    from benches.compose import scenes
+    from benches.video import BACKGROUND_PLATES, background_plates
+
+    hosts = {v.photo.key.split("@")[-1] for p in ("tuning", "held-out") for c in scenes(p)
+             for v in c.views}  # fmt: skip
+    if not hosts:
+        pytest.skip("real plate data is absent (../shared/data beside the repo)")
+    assert hosts & set(BACKGROUND_PLATES), "no composed clip shows a listed background plate"
+    [us] = [c for c in scenes("held-out") if c.name == "held-out-us"]
+    assert "PJO5897" in background_plates(us)  # its BJ3710 is pasted on NZM5430.jpg
 
 
 def test_a_still_and_a_video_frame_take_one_reading_path(tmp_path: Path) -> None:

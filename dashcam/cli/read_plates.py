@@ -129,13 +129,13 @@ def read_plates_cli(
     ``regions``: the ``plate_regions`` setting that, with a photo's GPS, picks its formats
     (default: the setting's value); explicit ``formats`` are used for every photo instead.
     """
-    detector = detector or OnnxPlateDetector()
+    from dashcam.settings import get_settings
+
+    detector = detector or OnnxPlateDetector(zoom=get_settings().plate_zoom)
     reader = reader or default_reader(formats=formats if formats is not None else formats_for(None))
     if formats is not None:
         regions = None
     elif regions is None:
-        from dashcam.settings import get_settings
-
         regions = get_settings().plate_regions
     read_any = False
     with progress(len(paths), "read-plates") as bar:

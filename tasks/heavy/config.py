@@ -20,6 +20,7 @@ class HeavyConfig(Volumes):
     plate_min_confidence: float
     plate_proposal_confidence: float
     plate_detector_int8: bool
+    plate_zoom: bool
     vehicles: bool
     vehicle_model: Path | None
     plate_regions: str

@@ -28,6 +28,7 @@ def load_models(
     regions: str,
     int8: bool = False,
     recognisers: tuple[str, ...] = DEFAULT_RECOGNISERS,
+    zoom: bool = True,
 ) -> tuple[PlateDetector, PlateReader]:
     """Models load once per process (a worker's flow-run process handles one video at a time)."""
     detector = OnnxPlateDetector(
@@ -36,6 +37,7 @@ def load_models(
         conf_threshold=min_conf,
         # int8 is a CPU optimisation; a GPU provider runs the float model.
         int8=int8 and list(providers) == ["CPUExecutionProvider"],
+        zoom=zoom,
     )
     return detector, default_reader(
         formats_for(regions), recognisers=recognisers, providers=list(providers)
@@ -67,4 +69,5 @@ def models_for(config: HeavyConfig) -> tuple[PlateDetector, PlateReader]:
         config.plate_regions,
         config.plate_detector_int8,
         tuple(config.ocr_recognisers),
+        config.plate_zoom,
     )
