@@ -56,6 +56,11 @@ class Photo:
     text: str
     paste: Path | None = None  # a tight US crop drawn over the plate
 
+    @property
+    def host(self) -> str:
+        """The key of the photo the plate is shown on (a US crop's host car photo)."""
+        return self.key.split("@")[-1]
+
     def image(self) -> np.ndarray:
         img = load_image(self.path)
         if self.paste is None:

@@ -40,7 +40,7 @@ UNLISTED = {
 # Parked cars behind the labelled one in openalpr_br photos (a garage), each plate checked by
 # eye on the photo. The composer's window around the labelled plate shows them too; a read of
 # one (O = 0 forgiven: the US clips read with US formats) is true, so not an extra. A misread
-# of one still is. The host photo is the part of a key after "@" (US crops are pasted on them).
+# of one still is. Keyed by the host photo (`Photo.host`: US crops are pasted on these).
 BACKGROUND_PLATES = {
     "openalpr_br/NZM5430.jpg": ["PJO5897"],  # left edge, ~100 px wide
     "openalpr_br/JSG9648.jpg": ["DZR2224"],  # a white car's front, left, ~35 px
@@ -50,7 +50,7 @@ BACKGROUND_PLATES = {
 
 
 def background_plates(clip: Clip) -> list[str]:
-    return [t for v in clip.views for t in BACKGROUND_PLATES.get(v.photo.key.split("@")[-1], [])]
+    return [t for v in clip.views for t in BACKGROUND_PLATES.get(v.photo.host, [])]
 
 
 @dataclass
@@ -68,7 +68,7 @@ class Outcome:
     unlisted: list[str] = field(default_factory=list)  # true plates the ground truth lacks
     found: list[bool] = field(default_factory=list)  # per true plate: read (O = 0 forgiven)
     still: list[str | None] | None = None  # per true plate: the still reader's text (--wide)
-    known: list[str] = field(default_factory=list)  # true plates the ground truth lacks
+    known: list[str] = field(default_factory=list)  # plates in view the labels lack (by eye)
 
     def still_read(self) -> list[bool]:
         """Per true plate: whether the still reader read it (O = 0 forgiven)."""

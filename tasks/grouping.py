@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tasks.plate_text import edit_distance
+from tasks.tracking import MAX_GROWTH, log_growth
 
 
 @dataclass(frozen=True)
@@ -311,8 +312,7 @@ def _growth(boxes: dict[float, tuple[float, float, float, float]]) -> float:
     if len(boxes) < 2:
         return 0.0
     (s0, b0), (s1, b1) = min(boxes.items()), max(boxes.items())
-    g = math.log(max(1.0, b1[2] - b1[0]) / max(1.0, b0[2] - b0[0])) / (s1 - s0)
-    return min(2.0, max(-2.0, g))
+    return min(MAX_GROWTH, max(-MAX_GROWTH, log_growth(b0, b1, s1 - s0)))
 
 
 def _intersection(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, float, float, float]:

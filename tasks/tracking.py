@@ -110,6 +110,14 @@ class Track:
         return (cx - w, cy - h, cx + w, cy + h)
 
 
+MAX_GROWTH = 2.0  # |d ln(width) / dt| at most: two jittery boxes 0.1 s apart mean little
+
+
+def log_growth(a: Box, b: Box, dt: float) -> float:
+    """d ln(width) / dt from box a to box b, dt seconds later: a plate grows as the car closes in."""
+    return math.log(max(1.0, b[2] - b[0]) / max(1.0, a[2] - a[0])) / dt
+
+
 def iou(a: Box, b: Box) -> float:
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
@@ -199,7 +207,7 @@ class PlateTracker:
         if dt > 0:
             (ox, oy), (nx, ny) = _centre(track.box), _centre(box)
             vx, vy = (nx - ox) / dt, (ny - oy) / dt
-            g = math.log(max(1.0, box[2] - box[0]) / max(1.0, track.box[2] - track.box[0])) / dt
+            g = log_growth(track.box, box, dt)
             # Smoothed: one jittery box should not throw the next prediction off.
             n = len(track.members)
             a = 1.0 if n == 1 else 0.6
@@ -208,7 +216,7 @@ class PlateTracker:
                 a * vy + (1 - a) * track.velocity[1],
             )
             # Clamped: two jittery boxes 0.1 s apart must not predict a plate 3x the size.
-            track.growth = min(2.0, max(-2.0, a * g + (1 - a) * track.growth))
+            track.growth = min(MAX_GROWTH, max(-MAX_GROWTH, a * g + (1 - a) * track.growth))
         track.box, track.last_s = box, t
         track.look = box_look if box_look is not None else track.look
         track.members.append(index)

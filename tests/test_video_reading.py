@@ -129,7 +129,7 @@ def test_background_plates_come_from_the_host_photo() -> None:
     from benches.compose import scenes
     from benches.video import BACKGROUND_PLATES, background_plates
 
-    hosts = {v.photo.key.split("@")[-1] for p in ("tuning", "held-out") for c in scenes(p)
+    hosts = {v.photo.host for p in ("tuning", "held-out") for c in scenes(p)
              for v in c.views}  # fmt: skip
     if not hosts:
         pytest.skip("real plate data is absent (../shared/data beside the repo)")
