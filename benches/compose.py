@@ -17,7 +17,6 @@ rules are chosen on the tuning part only, and the bench reports both.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import random
@@ -31,7 +30,7 @@ from typing import TypeVar
 import cv2
 import numpy as np
 
-from benches.plates import label_text, load_image, part_of
+from benches.plates import label_text, load_image, part_of, us_crops
 from tasks.synthetic import add_novatek_gps, synthetic_track
 
 T = TypeVar("T")
@@ -103,14 +102,6 @@ def car_photos(data: Path = DATA) -> list[Photo]:
     return out
 
 
-def us_crops(data: Path = DATA) -> list[tuple[str, Path, str, str]]:
-    """(key, path, state, text) of the tight US crops."""
-    folder = data / "plates" / "openalpr_us_crops"
-    rows = csv.reader((folder / "groundtruth.csv").read_text().splitlines())
-    return [(f"openalpr_us_crops/{r[0]}", folder / "images" / r[0], r[1], r[2])
-            for r in rows if len(r) >= 3]  # fmt: skip
-
-
 # -- scenes ---------------------------------------------------------------------------------
 
 
@@ -169,7 +160,7 @@ def scenes(part: str, data: Path = DATA, seed: int = 13) -> list[Clip]:
     photos = [p for p in car_photos(data) if part_of(p.key) == part]
     rng.shuffle(photos)
     hosts = [p for p in photos if p.key.startswith("openalpr_br")] or photos
-    us = [c for c in us_crops(data) if part_of(c[0]) == part]
+    us = [c for c in us_crops(data / "plates") if part_of(c[0]) == part]
     rng.shuffle(us)
     take = iter(photos)
     clips: list[Clip] = []
@@ -224,7 +215,7 @@ def wide_scenes(part: str, data: Path = DATA, seed: int = 13) -> list[Clip]:
     photos = [p for p in car_photos(data) if part_of(p.key) == part]
     rng.shuffle(photos)
     hosts = [p for p in photos if p.key.startswith("openalpr_br")] or photos
-    us = [c for c in us_crops(data) if part_of(c[0]) == part]
+    us = [c for c in us_crops(data / "plates") if part_of(c[0]) == part]
     rng.shuffle(us)
     # One plate twice in a clip (two photos of one car) is one plate to the pipeline, rightly.
     photos = _apart(photos, lambda p: p.text)

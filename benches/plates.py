@@ -60,9 +60,10 @@ def part_of(name: str) -> str:
     return PARTS[hashlib.sha1(name.encode()).digest()[0] & 1]
 
 
-# Labels that write the letter O where the plate shows the digit 0, checked by eye on the photo:
-# in each, the country's format puts a digit there and the glyph is the digits' narrow 0 (the
-# plate's letter O, where it has one, is wider). Reading them right is exact, not "O = 0".
+# Labels that are wrong, each checked by eye on the photo. Most write the letter O where the
+# plate shows the digit 0: the country's format puts a digit there and the glyph is the digits'
+# narrow 0 (the plate's letter O, where it has one, is wider); the last three swap, lose or
+# mistype a character. Reading them right is exact, not "O = 0".
 # key -> (the label as shipped, the plate's text).
 LABEL_ERRATA = {
     "openalpr_eu/eu5.jpg": ("OYO9FEU", "OY09FEU"),  # GB "OY09 FEU": 09 is the age identifier
@@ -72,6 +73,9 @@ LABEL_ERRATA = {
     "openalpr_eu/test_051.jpg": ("RK6O5AB", "RK605AB"),  # SK "RK-605AB"
     "openalpr_eu/test_056.jpg": ("RK3OOAG", "RK300AG"),  # SK "RK-300AG"
     "openalpr_eu/test_065.jpg": ("4BO4979", "4B04979"),  # CZ "4B0 4979": Czech plates carry no O
+    "openalpr_br/FZB9581.jpg": ("FZB9581", "FBZ9581"),  # BR "FBZ-9581" (BA-SIMOES FILHO)
+    "openalpr_us_crops/ga1260.png": ("BJL833", "BJL3833"),  # GA "BJL 3833", the peach between
+    "openalpr_us_crops/id1645.png": ("I64081", "164081"),  # ID dealer "DLR 1640-81": a 1, no I
 }
 
 
@@ -196,10 +200,16 @@ def bench_crops(
     return row
 
 
-def us_items() -> list[tuple[Path, str]]:
-    folder = DATA / "openalpr_us_crops"
+def us_crops(data: Path = DATA) -> list[tuple[str, Path, str, str]]:
+    """(key, path, state, text) of the tight US crops, errata applied."""
+    folder = data / "openalpr_us_crops"
     rows = csv.reader((folder / "groundtruth.csv").read_text().splitlines())
-    return [(folder / "images" / r[0], r[2]) for r in rows if len(r) >= 3]
+    return [(key, folder / "images" / r[0], r[1], label_text(key, r[2]))
+            for r in rows if len(r) >= 3 for key in [f"openalpr_us_crops/{r[0]}"]]  # fmt: skip
+
+
+def us_items() -> list[tuple[Path, str]]:
+    return [(path, text) for _key, path, _state, text in us_crops()]
 
 
 def ar_items() -> list[tuple[Path, str]]:

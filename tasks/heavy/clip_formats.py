@@ -50,13 +50,33 @@ def clip_formats(
 ) -> tuple[PlateFormat, ...] | None:
     """The formats a short read must fit: the region's (GPS at the first sighting, else the
     setting when it names one); None when no region is known."""
-    if formats_at_time is not None and obs:
-        found = formats_at_time(obs[0].frame_s)
-        if found is not None and found != DEFAULT_FORMATS:  # a region with formats of its own
-            return found
+    found = formats_at_time(obs[0].frame_s) if formats_at_time is not None and obs else None
+    return region_formats(config, found)
+
+
+def region_formats(
+    config: HeavyConfig, found: tuple[PlateFormat, ...] | None
+) -> tuple[PlateFormat, ...] | None:
+    """The formats of where the car was: GPS's (`found`) where that region has formats of its
+    own, else the setting's when it names a region; None when no region is known."""
+    if found is not None and found != DEFAULT_FORMATS:
+        return found
     if config.plate_regions.strip().lower() == "all":
         return None
     return formats_for(config.plate_regions)
+
+
+# US vanity plates this short exist (`UNI`, one of the 250 US crops): where the region has
+# short vanity plates, a 3-character vote counts; elsewhere `min_plate_chars` (4) holds, as
+# 3 characters fit some layout of almost every country.
+SHORT_VANITY_CHARS = 3
+
+
+def vote_floor(config: HeavyConfig, formats: tuple[PlateFormat, ...] | None) -> int:
+    """The fewest characters a plate's vote may have where the region is `formats`."""
+    if formats is not None and any(f.short_vanity for f in formats):
+        return min(config.min_plate_chars, SHORT_VANITY_CHARS)
+    return config.min_plate_chars
 
 
 SHORT_PLATE = 5  # characters: a read shorter than this is a plate only if it fits a format

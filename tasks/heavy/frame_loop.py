@@ -17,7 +17,13 @@ from tasks.grouping import (
     Observation,
     merge_tracks,
 )
-from tasks.heavy.clip_formats import clip_formats, formats_lookup, plate_text_check, region_of
+from tasks.heavy.clip_formats import (
+    clip_formats,
+    formats_lookup,
+    plate_text_check,
+    region_of,
+    vote_floor,
+)
 from tasks.heavy.config import HeavyConfig
 from tasks.heavy.loading import models_for, vehicles_for
 from tasks.heavy.output import save_plate
@@ -131,15 +137,16 @@ def read_video(
             config.plate_min_confidence,
         )
 
+    formats_here = clip_formats(config, formats_at_time, obs)
     groups = merge_tracks(
         reading.tracks,
         obs,
         min_confidence=config.ocr_min_confidence,
-        min_chars=config.min_plate_chars,
+        min_chars=vote_floor(config, formats_here),
         # A plate lost and found again within this is the same plate; at least one static
         # refresh, so a long red light never splits one plate in two.
         max_gap_s=max(10.0, config.gate.static_refresh_s + 2 * every),
-        is_plate=plate_text_check(clip_formats(config, formats_at_time, obs)),
+        is_plate=plate_text_check(formats_here),
     )
     crops, frames = reading.best_crops, reading.best_frames
     vehicles = vehicles_for(config)

@@ -15,6 +15,7 @@ from tasks.grouping import (
     split_by_reads,
     vote,
 )
+from tasks.heavy.clip_formats import region_formats, vote_floor
 from tasks.heavy.config import HeavyConfig
 from tasks.plate_formats import PlateFormat
 from tasks.plates import (
@@ -87,8 +88,8 @@ class TrackReading:
     ) -> None:
         self.reader, self.per_track = reader, per_track
         self.formats_at = formats_at  # frame time -> the plate formats where the car was
+        self.config = config
         self.min_confidence = config.ocr_min_confidence
-        self.min_chars = config.min_plate_chars
         self.sure_confidence = config.plate_min_confidence
         self.tracks: list[tuple[list[Read], list[int]]] = []  # (reads, members) per track
         self.best_crops: dict[int, np.ndarray] = {}
@@ -132,6 +133,7 @@ class TrackReading:
         read_cands: dict[int, Candidate] = {}
         middle = obs[track.members[len(track.members) // 2]].frame_s
         formats = self.formats_at(middle) if self.formats_at else None
+        min_chars = vote_floor(self.config, region_formats(self.config, formats))
         tried: set[int] = set()
 
         def read(c: Candidate) -> None:
@@ -149,14 +151,14 @@ class TrackReading:
         for start in range(0, len(cands), self.per_track):
             for c in cands[start : start + self.per_track]:
                 read(c)
-            if self._agreed(reads, track.members):
+            if self._agreed(reads, track.members, min_chars):
                 break
         times = [obs[i].frame_s for i in track.members]
         if max(times) - min(times) >= LONG_TRACK_S:
             for c in drifted(spread, read_cands, tried):
                 read(c)
         for part_reads, part_members in split_by_reads(reads, track.members, obs):
-            self._close(part_reads, part_members, det_confidence, read_cands)
+            self._close(part_reads, part_members, det_confidence, read_cands, min_chars)
 
     def _close(
         self,
@@ -164,10 +166,11 @@ class TrackReading:
         members: list[int],
         det_confidence: float,
         read_cands: dict[int, Candidate],
+        min_chars: int,
     ) -> None:
         """One track (or one part of a split track) is done: vote, keep its best crops."""
         self.tracks.append((reads, list(members)))
-        g = vote(reads, members, min_confidence=self.min_confidence, min_chars=self.min_chars)
+        g = vote(reads, members, min_confidence=self.min_confidence, min_chars=min_chars)
         self.unconfirmed += g is None and det_confidence < self.sure_confidence
         if g is not None:  # keep only what may become the plate's best crop
             c = read_cands[g.best]
@@ -178,8 +181,8 @@ class TrackReading:
                     self.best_crops[r.index] = read_cands[r.index].crop
                     self.best_frames[r.index] = read_cands[r.index].frame
 
-    def _agreed(self, reads: list[Read], members: list[int]) -> bool:
-        g = vote(reads, members, min_confidence=self.min_confidence, min_chars=self.min_chars)
+    def _agreed(self, reads: list[Read], members: list[int], min_chars: int) -> bool:
+        g = vote(reads, members, min_confidence=self.min_confidence, min_chars=min_chars)
         if g is None:
             return False
         # Settled: the winner holds most of the weight and, with 2+ reads, was read twice.
