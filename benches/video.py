@@ -37,8 +37,8 @@ UNLISTED = {
     # A red Toyota crosses at 6-7 s; its plate reads 34A-231.26 at 6.5 s (1280x720 frame).
     "parkpow_cars.mp4": ["34A23126"],
 }
-# Parked cars behind the labelled one in openalpr_br photos (a garage), each plate checked by
-# eye on the photo. The composer's window around the labelled plate shows them too; a read of
+# Parked cars behind the labelled one (openalpr_br photos of a garage, an openalpr_eu car park),
+# each plate checked by eye on the photo. The composer's window around the labelled plate shows them too; a read of
 # one (O = 0 forgiven: the US clips read with US formats) is true, so not an extra. A misread
 # of one still is. Keyed by the host photo (`Photo.host`: US crops are pasted on these).
 BACKGROUND_PLATES = {
@@ -46,6 +46,7 @@ BACKGROUND_PLATES = {
     "openalpr_br/JSG9648.jpg": ["DZR2224"],  # a white car's front, left, ~35 px
     "openalpr_br/JOG9221.jpg": ["PYA2979"],
     "openalpr_br/JSQ1413.jpg": ["PJT2809"],
+    "openalpr_eu/test_082.jpg": ["RK641AL"],  # a white car's rear, top right, ~50 px in the photo
 }
 
 
