@@ -221,7 +221,8 @@ def merge_tracks(
     """One plate per physical plate: tracks (reads, members) whose votes are similar texts and
     that are at most `max_gap_s` apart are one plate, voted again over all their reads; then
     partial reads and misread copies fold into the plate they belong to (`fold`), and plates
-    whose text `is_plate` rejects are dropped."""
+    whose text `is_plate` rejects, or that are only ever seen beside a bigger plate on its
+    bumper (`_beside_a_plate`), are dropped."""
     voted = []
     for reads, members in tracks:
         g = vote(reads, members, min_confidence=min_confidence, min_chars=min_chars)
@@ -253,6 +254,7 @@ def merge_tracks(
         assert merged is not None  # both halves had usable reads
         plates[home] = (merged, all_reads)
     out = fold([p for p, _ in plates], obs)
+    out = [p for p in out if not _beside_a_plate(p, out, obs)]
     if is_plate is not None:
         out = [p for p in out if is_plate(p.text)]
     for p in out:
@@ -340,3 +342,34 @@ def fold(plates: list[PlateGroup], obs: list[Observation]) -> list[PlateGroup]:
         home.members = sorted(set(home.members) | set(p.members))
     kept.sort(key=lambda p: obs[min(p.members, key=lambda j: obs[j].frame_s)].frame_s)
     return kept
+
+
+# A car carries one plate per end, and its body spans more than a plate's width either side of
+# it: a small box beside a plate, at its height, is a sticker or a badge on the same bumper
+# (tuning cars06: a LIQUI MOLY sticker, 51 px, 48 px right of `RK857AI`'s 182 px box). A far
+# car's plate shows above or inside the near plate's box, not beside it at its height.
+_BESIDE_SMALLER = 0.5  # the sticker's width, at most, in the plate's widths
+_BESIDE_GAP = 1.0  # the gap between the two boxes, at most, in the plate's widths
+
+
+def _beside(small: tuple[float, ...], big: tuple[float, ...]) -> bool:
+    ws, wb, hb = small[2] - small[0], big[2] - big[0], big[3] - big[1]
+    if ws >= _BESIDE_SMALLER * wb:
+        return False
+    cy = (small[1] + small[3]) / 2
+    if not big[1] - hb / 2 <= cy <= big[3] + hb / 2:
+        return False
+    gap = max(big[0] - small[2], small[0] - big[2])  # negative: the boxes overlap
+    return 0 <= gap <= _BESIDE_GAP * wb
+
+
+def _beside_a_plate(p: PlateGroup, plates: list[PlateGroup], obs: list[Observation]) -> bool:
+    """Every sighting of `p` sits beside a bigger plate's box in the same frame."""
+    at: dict[float, list[tuple[float, ...]]] = defaultdict(list)
+    for q in plates:
+        if q is not p:
+            for j in q.members:
+                at[obs[j].frame_s].append(obs[j].box)
+    return all(
+        any(_beside(obs[j].box, big) for big in at.get(obs[j].frame_s, ())) for j in p.members
+    )

@@ -432,3 +432,27 @@ def test_a_three_character_vanity_plate_counts_only_where_the_us_has_them(tmp_pa
     assert list(reading.best_crops) == [0]  # only the Californian track voted a plate
     plates = merge_tracks(reading.tracks[:1], obs, min_confidence=0.5, min_chars=3)
     assert [p.text for p in plates] == ["UNI"]
+
+
+def test_a_small_box_beside_a_plate_on_its_bumper_is_a_sticker() -> None:
+    """Tuning cars06: a LIQUI MOLY sticker read `LIQUI`, 51 px wide, 48 px right of
+    `RK857AI`'s 182 px box in the same frame, was stored as a plate. Beside a bigger plate at
+    its height it is not one; a plate of its own size beside it, a small plate inside the
+    big one's box (the next car, far behind) or one seen elsewhere too all stay plates."""
+    plate = [_obs(8.5 + 0.5 * k, box(1007, 665, w=182, h=41)) for k in range(3)]
+
+    def plates_with(other: list[Observation], text: str = "LIQUI") -> list[str]:
+        obs = plate + other
+        reads = [([Read(j, "RK857AI", 0.95) for j in range(3)], [0, 1, 2])]
+        members = list(range(3, len(obs)))
+        reads.append(([Read(j, text, 0.9) for j in members], members))
+        return sorted(p.text for p in merge_tracks(reads, obs, min_confidence=0.5, min_chars=4))
+
+    assert plates_with([_obs(9.0, box(1157, 668, w=51, h=32))]) == ["RK857AI"]
+    # As wide as the plate, beside it: another car's plate.
+    assert plates_with([_obs(9.0, box(1350, 668, w=170, h=40))], "RK912BB") == ["RK857AI", "RK912BB"]
+    # Small, inside the plate's box: the next parked car, far behind (not beside).
+    assert plates_with([_obs(9.0, box(1007, 660, w=51, h=14))], "RK912BB") == ["RK857AI", "RK912BB"]
+    # Small and beside it once, but also seen where no plate is: a plate.
+    later = [_obs(9.0, box(1157, 668, w=51, h=32)), _obs(11.0, box(1157, 668, w=60, h=20))]
+    assert plates_with(later, "RK912BB") == ["RK857AI", "RK912BB"]
