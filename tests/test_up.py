@@ -15,7 +15,9 @@ pytestmark = pytest.mark.slow
 
 
 def test_dashcam_up_starts_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
-    """`dashcam up` as a user runs it: server + four workers, telemetry off, Ctrl-C leaves nothing."""
+    """`dashcam up` as a user runs it: server + four workers, telemetry off, Ctrl-C leaves nothing.
+    Started with SIGINT ignored, as a script's background job is (and as a test runner's worker
+    may be): `kill -INT` must stop it all the same."""
     import os
     import signal
     import subprocess
@@ -31,7 +33,8 @@ def test_dashcam_up_starts_everything_and_ctrl_c_stops_it(tmp_path: Path) -> Non
            "DASHCAM_PREFECT_API_URL": f"http://127.0.0.1:{port}/api"}
     env.pop("PREFECT_API_URL", None)
     up = subprocess.Popen([sys.executable, "-m", "dashcam.cli", "up"], env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True)
+                          stderr=subprocess.STDOUT, text=True,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
         line = wait_for(lambda: (ln := up.stdout.readline()) and "dashcam is up" in ln and ln, 240, "dashcam up")
         assert f"127.0.0.1:{port}" in line
@@ -57,7 +60,13 @@ def test_dashcam_up_starts_everything_and_ctrl_c_stops_it(tmp_path: Path) -> Non
         assert any("streamlit run" in c for c in cmdlines.values()), "the dashboard starts with the rest"
     finally:
         up.send_signal(signal.SIGINT)
-        up.wait(60)
+        try:
+            up.wait(60)  # stopping is bounded (~30 s)
+        except subprocess.TimeoutExpired:
+            for p in [up.pid, *descendants(up.pid)]:  # leave no stack running behind the failure
+                with contextlib.suppress(OSError):
+                    os.kill(p, signal.SIGKILL)
+            raise
     assert up.returncode == 0
     still = []
     for p in procs:

@@ -138,10 +138,13 @@ def demo(
 def _run_until_interrupted(stack, work) -> None:  # noqa: ANN001
     from dashcam.ops.stack import StackError
 
-    def on_term(*_: object) -> None:
+    def on_signal(*_: object) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, on_term)
+    # SIGINT too, explicitly: Python leaves it ignored when the process starts with it ignored
+    # (a script's background job, a test runner's worker), and Ctrl-C or `kill -INT` would
+    # then never stop the stack.
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         stack.up()
         print(
@@ -167,7 +170,11 @@ def _run_until_interrupted(stack, work) -> None:  # noqa: ANN001
         # A second Ctrl-C must not abandon the children half-stopped; stop() is bounded anyway.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        stack.stop()
+        try:
+            stack.stop()
+        finally:  # a caller in this process (the tests' CLI runner) gets its handlers back
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 @app.command()
