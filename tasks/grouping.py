@@ -222,7 +222,7 @@ def merge_tracks(
     that are at most `max_gap_s` apart are one plate, voted again over all their reads; then
     partial reads and misread copies fold into the plate they belong to (`fold`), and plates
     whose text `is_plate` rejects, or that are only ever seen beside a bigger plate on its
-    bumper (`_beside_a_plate`), are dropped."""
+    bumper (`_without_stickers`), are dropped."""
     voted = []
     for reads, members in tracks:
         g = vote(reads, members, min_confidence=min_confidence, min_chars=min_chars)
@@ -254,7 +254,7 @@ def merge_tracks(
         assert merged is not None  # both halves had usable reads
         plates[home] = (merged, all_reads)
     out = fold([p for p, _ in plates], obs)
-    out = [p for p in out if not _beside_a_plate(p, out, obs)]
+    out = _without_stickers(out, obs)
     if is_plate is not None:
         out = [p for p in out if is_plate(p.text)]
     for p in out:
@@ -363,13 +363,18 @@ def _beside(small: tuple[float, ...], big: tuple[float, ...]) -> bool:
     return 0 <= gap <= _BESIDE_GAP * wb
 
 
-def _beside_a_plate(p: PlateGroup, plates: list[PlateGroup], obs: list[Observation]) -> bool:
-    """Every sighting of `p` sits beside a bigger plate's box in the same frame."""
-    at: dict[float, list[tuple[float, ...]]] = defaultdict(list)
-    for q in plates:
-        if q is not p:
-            for j in q.members:
-                at[obs[j].frame_s].append(obs[j].box)
-    return all(
-        any(_beside(obs[j].box, big) for big in at.get(obs[j].frame_s, ())) for j in p.members
-    )
+def _without_stickers(plates: list[PlateGroup], obs: list[Observation]) -> list[PlateGroup]:
+    """The plates less those whose every sighting sits beside another, bigger plate's box in
+    the same frame."""
+    at: dict[float, list[tuple[int, tuple[float, ...]]]] = defaultdict(list)
+    for k, q in enumerate(plates):
+        for j in q.members:
+            at[obs[j].frame_s].append((k, obs[j].box))
+    return [
+        p
+        for k, p in enumerate(plates)
+        if not all(
+            any(o != k and _beside(obs[j].box, big) for o, big in at[obs[j].frame_s])
+            for j in p.members
+        )
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -317,6 +318,21 @@ def test_real_frames_two_plates_two_tracks(name: str) -> None:
     assert all(len(ids) == len(set(ids)) for ids in per_frame)  # never two boxes on one track
 
 
+def _single_box_tracks(reading: Any, times: tuple[float, ...]) -> list[Observation]:
+    """One single-box track per time, each read by `reading` (a `TrackReading`) when it ends."""
+    tracker = PlateTracker()
+    obs = []
+    frame = np.zeros((100, 200, 3), dtype=np.uint8)
+    for k, t in enumerate(times):
+        tracker.cut()
+        obs.append(_obs(t, box(50, 50, w=60, h=20)))
+        reading.offer_later(k, frame[40:60, 20:80], frame, obs[-1].box, 0.9, 100.0)
+        reading.assign([k], tracker.update(t, [obs[-1].box], [k]))
+    for track in tracker.pop_finished():
+        reading.finish(track, obs)
+    return obs
+
+
 def test_each_track_is_read_with_the_formats_of_where_the_car_was(tmp_path: Path) -> None:
     """GPS picks the region; `DASHCAM_PLATE_REGIONS` other than "all" overrides it."""
     from tasks.gps import Aligned
@@ -352,16 +368,7 @@ def test_each_track_is_read_with_the_formats_of_where_the_car_was(tmp_path: Path
 
     reader = Recorder()
     reading = TrackReading(reader, 1, heavy_config(settings), at)  # type: ignore[arg-type]
-    tracker = PlateTracker()
-    obs = []
-    frame = np.zeros((100, 200, 3), dtype=np.uint8)
-    for k, t in enumerate((1.0, 12.0)):  # one track in California, one in Ontario
-        tracker.cut()
-        obs.append(_obs(t, box(50, 50, w=60, h=20)))
-        reading.offer_later(k, frame[40:60, 20:80], frame, obs[-1].box, 0.9, 100.0)
-        reading.assign([k], tracker.update(t, [obs[-1].box], [k]))
-    for track in tracker.pop_finished():
-        reading.finish(track, obs)
+    _single_box_tracks(reading, (1.0, 12.0))  # one track in California, one in Ontario
     assert reader.formats == [FORMATS_BY_REGION["us-ca"], FORMATS_BY_REGION["ca"]]
 
 
@@ -419,16 +426,7 @@ def test_a_three_character_vanity_plate_counts_only_where_the_us_has_them(tmp_pa
     assert vote_floor(us, clip_formats(us, None, [])) == 3  # the setting names the US
 
     reading = TrackReading(Uni(), 1, config, at)  # type: ignore[arg-type]
-    tracker = PlateTracker()
-    obs = []
-    frame = np.zeros((100, 200, 3), dtype=np.uint8)
-    for k, t in enumerate((1.0, 12.0)):
-        tracker.cut()
-        obs.append(_obs(t, box(50, 50, w=60, h=20)))
-        reading.offer_later(k, frame[40:60, 20:80], frame, obs[-1].box, 0.9, 100.0)
-        reading.assign([k], tracker.update(t, [obs[-1].box], [k]))
-    for track in tracker.pop_finished():
-        reading.finish(track, obs)
+    obs = _single_box_tracks(reading, (1.0, 12.0))  # California, then Ontario
     assert list(reading.best_crops) == [0]  # only the Californian track voted a plate
     plates = merge_tracks(reading.tracks[:1], obs, min_confidence=0.5, min_chars=3)
     assert [p.text for p in plates] == ["UNI"]
