@@ -40,7 +40,8 @@ UNLISTED = {
 # Parked cars behind the labelled one (openalpr_br photos of a garage, an openalpr_eu car park),
 # each plate checked by eye on the photo. The composer's window around the labelled plate
 # shows them too; a read of one (O = 0 forgiven: the US clips read with US formats) is true,
-# so not an extra. A misread of one still is. Keyed by the host photo (`Photo.host`: US crops are pasted on these).
+# so not an extra. A misread of one still is. Keyed by the host photo (`Photo.host`: US crops
+# are pasted on these).
 BACKGROUND_PLATES = {
     "openalpr_br/NZM5430.jpg": ["PJO5897"],  # left edge, ~100 px wide
     "openalpr_br/JSG9648.jpg": ["DZR2224"],  # a white car's front, left, ~35 px
