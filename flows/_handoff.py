@@ -7,16 +7,58 @@ publishing and completing, or a reconcile that publishes again, never duplicates
 
 from __future__ import annotations
 
+import logging
+import time
 from datetime import datetime
 from typing import Any
 
 from prefect.deployments import run_deployment
+from prefect.exceptions import PrefectHTTPStatusError
 
 from flows.lifecycle import DEPLOYMENT, NEEDED_IN, STEP, VIDEO_FLOWS, resume_flow
 from models.tables import State, Video
 
 # The table itself is flows/lifecycle.py; these names are what the flows and reconcile use.
-__all__ = ["DEPLOYMENT", "NEEDED_IN", "VIDEO_FLOWS", "after_failure", "handoff", "next_handoff", "publish"]
+__all__ = ["DEPLOYMENT", "NEEDED_IN", "VIDEO_FLOWS", "after_failure", "handoff", "next_handoff",
+           "publish", "start_run"]
+
+log = logging.getLogger(__name__)
+
+# On the all-in-one SQLite server a request that reads then writes (creating a flow run from a
+# deployment is one) fails at once with "database is locked" whenever another write lands in
+# between, and answers 503. Under load that can go on for longer than the ~60 s Prefect's client
+# retries for; a busy server is no reason to give up a handoff, so we keep asking this long.
+BUSY_PATIENCE_S = 300.0
+
+
+def _logger() -> logging.Logger | logging.LoggerAdapter:
+    """The run's logger inside a flow (the line shows in the Prefect UI), ours outside one."""
+    from prefect.exceptions import MissingContextError
+    from prefect.logging import get_run_logger
+
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return log
+
+
+def start_run(name: str, patience: float = BUSY_PATIENCE_S, **kwargs: Any):
+    """`run_deployment(name, timeout=0, as_subflow=False, **kwargs)`, asking again every 5 s
+    while the server answers 5xx, for `patience` seconds. Safe to repeat: with an idempotency
+    key the server returns the run it made; without one (ingest) a second run is harmless."""
+    from prefect.settings import PREFECT_API_URL
+
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            return run_deployment(name, timeout=0, as_subflow=False, **kwargs)
+        except PrefectHTTPStatusError as exc:
+            code = exc.response.status_code
+            if code < 500 or time.monotonic() >= deadline:
+                raise
+            _logger().warning("the Prefect server at %s is busy (HTTP %d) and did not start %s; "
+                              "asking again in 5 s", PREFECT_API_URL.value(), code, name)
+            time.sleep(5)
 
 
 def publish(
@@ -26,11 +68,9 @@ def publish(
     scheduled_time: datetime | None = None,
 ):
     video_id = parameters.get("video_id")
-    return run_deployment(
+    return start_run(
         f"{flow_name}/{DEPLOYMENT}",
         parameters=parameters,
-        timeout=0,
-        as_subflow=False,
         idempotency_key=key,
         scheduled_time=scheduled_time,
         flow_run_name=f"{flow_name}-{video_id}" if video_id else None,

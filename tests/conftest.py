@@ -185,13 +185,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory, alert_receiver: Receiver):
 
 
 def start_ingest(settings: Settings) -> None:
-    """Start an ingest run now, without waiting for it."""
-    from prefect.deployments import run_deployment
+    """Start an ingest run now, without waiting for it (waiting out a busy server, as `process` does)."""
+    from dashcam.ops import stack
 
-    from dashcam.ops.stack import prefect_api
-
-    with prefect_api(settings):
-        run_deployment("ingest/dashcam", timeout=0, as_subflow=False)
+    stack.start_ingest(settings)
 
 
 def ingest_now(settings: Settings, paths: list[str], timeout: float = 180) -> None:

@@ -196,18 +196,24 @@ def test_bad_input_fails_cleanly_and_good_clips_still_pass(stack, tmp_path: Path
     # A clip still being copied while ingest scans: it must wait, then go through whole.
     growing = bad / "2024_0601_090100_00011F.MP4"
 
+    partly_written = threading.Event()
+
     def copy_slowly() -> None:
         with open(growing, "wb") as f:
             step = len(data) // 8 + 1
             for i in range(0, len(data), step):
                 f.write(data[i : i + step])
                 f.flush()
-                if i == step:  # ingest looks while the copy is still going
-                    start_ingest(s)
+                if i == step:
+                    partly_written.set()
                 time.sleep(1.5)
 
+    # The copy never waits on the server: a kick that meets a busy server (503) must not leave
+    # the clip half-written, which ingest would rightly fail as truncated.
     writer = threading.Thread(target=copy_slowly)
     writer.start()
+    partly_written.wait(timeout=60)
+    start_ingest(s)  # ingest looks while the copy is still going
     expected = 5 + len(seventy)
     writer.join()
     before = {p.name: _sha(p) for p in bad.iterdir()}

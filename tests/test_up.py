@@ -74,3 +74,56 @@ def test_dashcam_up_starts_everything_and_ctrl_c_stops_it(tmp_path: Path) -> Non
             if Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
                 still.append(p)
     assert still == [], f"left running: {[cmdlines.get(p) for p in still]}"
+
+
+def test_ingest_waits_out_a_busy_server_and_gives_up_on_a_wrong_one(tmp_path: Path, caplog) -> None:
+    """Every handoff and every ingest kick (`process`, the tests) goes through `start_run`: a
+    server answering 503 (its SQLite locked) is asked again until the patience runs out; any
+    other error ends it at once. A real HTTP server plays the busy one."""
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from prefect.exceptions import PrefectHTTPStatusError
+    from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, temporary_settings
+
+    from dashcam.ops.stack import start_ingest
+    from dashcam.settings import Settings
+    from tests.conftest import free_port
+
+    answer = {"status": 503}
+    asked: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def _reply(self) -> None:
+            asked.append(self.path)
+            self.send_response(answer["status"])
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"exception_message": "Service Unavailable"}')
+
+        do_GET = do_POST = _reply  # noqa: N815 (http.server's names)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    s = Settings(data_dir=tmp_path / "data", prefect_api_url=f"http://127.0.0.1:{server.server_address[1]}/api")
+    try:
+        with temporary_settings(updates={PREFECT_CLIENT_MAX_RETRIES: 0}):  # Prefect's own 62 s of retries off
+            t0 = time.monotonic()
+            with caplog.at_level("WARNING"), pytest.raises(PrefectHTTPStatusError):
+                start_ingest(s, patience=10)
+            assert time.monotonic() - t0 >= 10
+            busy = [r for r in caplog.records if "is busy (HTTP 503) and did not start ingest/dashcam" in r.getMessage()]
+            assert len(busy) >= 2, caplog.text
+            caplog.clear()
+            answer["status"] = 401  # a wrong credential is not a busy server
+            t0 = time.monotonic()
+            with caplog.at_level("WARNING"), pytest.raises(PrefectHTTPStatusError):
+                start_ingest(s, patience=60)
+            assert time.monotonic() - t0 < 5
+            assert "is busy" not in caplog.text
+    finally:
+        server.shutdown()

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from dashcam.ops.commands import prefect_bin, server_args, worker_args, worker_env
 from dashcam.settings import DEVICES, Settings
+from flows._handoff import BUSY_PATIENCE_S, start_run
 from flows.config import volumes
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,13 @@ def client(settings: Settings) -> Iterator:
 
     with prefect_api(settings), get_client(sync_client=True) as c:
         yield c
+
+
+def start_ingest(settings: Settings, patience: float = BUSY_PATIENCE_S) -> None:
+    """Start an ingest run now, without waiting for it to run; a busy server (503) is asked
+    again for `patience` seconds (flows/_handoff.py `start_run`)."""
+    with prefect_api(settings):
+        start_run("ingest/dashcam", patience=patience)
 
 
 def all_flow_runs(client) -> list:  # noqa: ANN001

@@ -97,9 +97,7 @@ def wait_for_terminal(
 ) -> dict:
     """Trigger ingest until every clip is in the DB, then wait until all are archived or failed.
     `on_progress(done, n_clips, counts)` is told each poll (a progress bar); the log lines stay."""
-    from prefect.deployments import run_deployment
-
-    from dashcam.ops.stack import prefect_api
+    from dashcam.ops.stack import start_ingest
 
     deadline = time.monotonic() + timeout
     next_ingest = 0.0
@@ -108,8 +106,7 @@ def wait_for_terminal(
         report = status_report(settings.database_url)
         known = len(report["videos"])
         if known < n_clips and time.monotonic() >= next_ingest:
-            with prefect_api(settings):
-                run_deployment("ingest/dashcam", timeout=0, as_subflow=False)
+            start_ingest(settings)
             next_ingest = time.monotonic() + max(2.0, settings.stable_seconds)
         line = "  ".join(f"{s}: {n}" for s, n in report["counts"].items() if n)
         if line != last:
