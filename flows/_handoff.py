@@ -22,24 +22,13 @@ from models.tables import State, Video
 __all__ = ["DEPLOYMENT", "NEEDED_IN", "VIDEO_FLOWS", "after_failure", "handoff", "next_handoff",
            "publish", "start_run"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(__name__)  # routed to the run's log in a flow run (flows/_runlogs.py)
 
 # On the all-in-one SQLite server a request that reads then writes (creating a flow run from a
 # deployment is one) fails at once with "database is locked" whenever another write lands in
 # between, and answers 503. Under load that can go on for longer than the ~60 s Prefect's client
 # retries for; a busy server is no reason to give up a handoff, so we keep asking this long.
 BUSY_PATIENCE_S = 300.0
-
-
-def _logger() -> logging.Logger | logging.LoggerAdapter:
-    """The run's logger inside a flow (the line shows in the Prefect UI), ours outside one."""
-    from prefect.exceptions import MissingContextError
-    from prefect.logging import get_run_logger
-
-    try:
-        return get_run_logger()
-    except MissingContextError:
-        return log
 
 
 def start_run(name: str, patience: float = BUSY_PATIENCE_S, **kwargs: Any):
@@ -56,8 +45,8 @@ def start_run(name: str, patience: float = BUSY_PATIENCE_S, **kwargs: Any):
             code = exc.response.status_code
             if code < 500 or time.monotonic() >= deadline:
                 raise
-            _logger().warning("the Prefect server at %s is busy (HTTP %d) and did not start %s; "
-                              "asking again in 5 s", PREFECT_API_URL.value(), code, name)
+            log.warning("the Prefect server at %s is busy (HTTP %d) and did not start %s; "
+                        "asking again in 5 s", PREFECT_API_URL.value(), code, name)
             time.sleep(5)
 
 

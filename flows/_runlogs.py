@@ -1,5 +1,5 @@
-"""The stages' own log lines (`logging.getLogger(__name__)` in tasks/, dashcam/, models/) in
-their flow run's logs, shown in the Prefect UI.
+"""The stages' own log lines (`logging.getLogger(__name__)` in tasks/, dashcam/, models/,
+flows/) in their flow run's logs, shown in the Prefect UI.
 
 Prefect sends only its run loggers (`prefect.flow_runs`, `prefect.task_runs`) to the API.
 `PREFECT_LOGGING_EXTRA_LOGGERS=tasks` gives a named logger Prefect's API handler but not a
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 
-DOMAIN_LOGGERS = ("tasks", "dashcam", "models")
+DOMAIN_LOGGERS = ("tasks", "dashcam", "models", "flows")
 
 
 class _InRun(logging.Filter):

@@ -184,13 +184,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory, alert_receiver: Receiver):
         yield st
 
 
-def start_ingest(settings: Settings) -> None:
-    """Start an ingest run now, without waiting for it (waiting out a busy server, as `process` does)."""
-    from dashcam.ops import stack
-
-    stack.start_ingest(settings)
-
-
 def ingest_now(settings: Settings, paths: list[str], timeout: float = 180) -> None:
     """Run ingest now (as a user may after copying clips in) until every path is in the DB.
 
@@ -200,6 +193,7 @@ def ingest_now(settings: Settings, paths: list[str], timeout: float = 180) -> No
     """
     from sqlmodel import select
 
+    from dashcam.ops.stack import start_ingest
     from models.db import session_scope
     from models.tables import Video
 

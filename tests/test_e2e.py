@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from dashcam.ops.stack import start_ingest
 from dashcam.ops.status import status_report
 from flows.config import volumes
 from flows.lifecycle import VIDEO_CHAIN
@@ -26,7 +27,6 @@ from tests.conftest import (
     prefect_client,
     runs_by_flow,
     shared,
-    start_ingest,
     wait_for,
 )
 
